@@ -1,0 +1,148 @@
+"""The rule engine: turns an order or an activity into awards through the hooks, then into
+the ledger credit that records them. Pure: no database, no clock, no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+
+from loyalty_sdk.core.allocation import line_nets
+from loyalty_sdk.core.ledger import Credit, OrderRecord
+from loyalty_sdk.core.models import Activity, ActivityHistory, Award, Member, Order
+from loyalty_sdk.core.money import MINOR_UNITS
+from loyalty_sdk.core.plugin_host import PluginHost
+from loyalty_sdk.core.program import Program
+
+
+def payload_hash(*parts: object) -> str:
+    """A stable fingerprint of a request, to tell a replay from a reused key."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _minor(amount: Any, currency: str) -> int:
+    return int(amount.scaleb(MINOR_UNITS[currency]).to_integral_value())
+
+
+@frozen
+class Evaluation:
+    """What an order earns and why, line by line."""
+
+    order: Order
+    awards: tuple[Award, ...]
+    points: int
+    nets: dict[str, Any]
+
+
+class Engine:
+    """One program, one plugin host: evaluates events into credits."""
+
+    def __init__(self, program: Program, host: PluginHost) -> None:
+        self.program = program
+        self.host = host
+
+    def evaluate_order(self, order: Order, member: Member) -> Evaluation:
+        awards = tuple(self.host.order_awards(order, member, self.program))
+        points = sum(a.points for a in awards)
+        return Evaluation(order, awards, max(points, 0), line_nets(order))
+
+    def order_credit(self, evaluation: Evaluation, member: Member, shop_id: str, recorded_at: datetime) -> Credit:
+        """The ledger credit for an evaluated order, with the line awards kept for clawback."""
+        order = evaluation.order
+        program = self.program
+        pending_days = program.earn.pending_days
+        per_line: dict[str, int] = {}
+        unlined = 0
+        for award in evaluation.awards:
+            if award.line_id is None:
+                unlined += award.points
+            else:
+                per_line[award.line_id] = per_line.get(award.line_id, 0) + award.points
+        currency = order.currency
+        nets = evaluation.nets
+        lines = {
+            line.line_id: [line.quantity, _minor(nets[line.line_id], currency), per_line.get(line.line_id, 0)]
+            for line in order.lines
+        }
+        # Only the lines that earned are "eligible": refunds of other lines take nothing back.
+        eligible_minor = sum(v[1] for k, v in lines.items() if per_line.get(k, 0) > 0) if per_line else sum(
+            v[1] for v in lines.values()
+        )
+        gross = sum(line.gross for line in order.lines)
+        placed = order.placed_at
+        expires = self.expires_at(placed)
+        points = evaluation.points
+        return Credit(
+            shop_id=shop_id,
+            member_id=member.id,
+            key=f"order:{order.order_id}:earn",
+            payload_hash=payload_hash(order),
+            kind="earn",
+            points=points,
+            pending=pending_days > 0 and points > 0,
+            available_at=placed + timedelta(days=pending_days),
+            expires_at=expires,
+            event_at=placed,
+            recorded_at=recorded_at,
+            reason=f"order {order.order_id}",
+            program_version=program.version,
+            cause={"source": order.source, "rules": sorted({a.rule_id for a in evaluation.awards})},
+            detail={
+                "awards": [[a.points, a.rule_id, a.reason, a.line_id] for a in evaluation.awards],
+                "lines": lines,
+                "unlined": unlined,
+                "eligible_minor": eligible_minor,
+                "currency": currency,
+            },
+            tier_spend_minor=eligible_minor if currency == program.program.currency else 0,
+            tier_orders=1,
+            order=OrderRecord(order.order_id, placed, currency, _minor(gross, currency), eligible_minor, order.source),
+            order_id=order.order_id,
+        )
+
+    def activity_credit(
+        self, activity: Activity, member: Member, history: ActivityHistory, shop_id: str, recorded_at: datetime
+    ) -> Credit | None:
+        awards = self.host.activity_awards(activity, member, self.program, history)
+        points = sum(a.points for a in awards)
+        if points <= 0:
+            return None
+        rule = self.program.activity(activity.kind)
+        pending = bool(rule and rule.pending and self.program.earn.pending_days)
+        at = activity.occurred_at
+        key = activity.activity_id or self._activity_key(activity, member)
+        return Credit(
+            shop_id=shop_id,
+            member_id=member.id,
+            key=f"activity:{key}",
+            payload_hash=payload_hash(activity.kind, member.id, activity.occurred_at, dict(activity.payload)),
+            kind="activity",
+            points=points,
+            pending=pending,
+            available_at=at + timedelta(days=self.program.earn.pending_days if pending else 0),
+            expires_at=self.expires_at(at),
+            event_at=at,
+            recorded_at=recorded_at,
+            reason="; ".join(a.reason for a in awards),
+            program_version=self.program.version,
+            cause={"activity": activity.kind, "rules": sorted({a.rule_id for a in awards})},
+            detail={"awards": [[a.points, a.rule_id, a.reason, a.line_id] for a in awards],
+                    "payload": dict(activity.payload)},
+            activity=activity.kind,
+        )
+
+    def _activity_key(self, activity: Activity, member: Member) -> str:
+        local = activity.occurred_at.astimezone(self.program.zone)
+        if activity.kind == "birthday":
+            # Once a year however often the store reports it.
+            return f"{member.id}:birthday:{local.year}"
+        return f"{member.id}:{activity.kind}:{activity.occurred_at.isoformat()}"
+
+    def expires_at(self, earned_at: datetime) -> datetime | None:
+        expiry = self.program.expiry
+        if expiry.mode != "lot":
+            return None
+        return earned_at + timedelta(days=expiry.days)

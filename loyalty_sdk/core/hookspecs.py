@@ -1,0 +1,222 @@
+"""Every hook of loyalty-sdk, in one module. Hookspecs are public API.
+
+Rules are pure: they receive frozen objects and return values, and never touch the database
+or a network. The engine calls them before the ledger transaction opens. Precedence between
+implementations is an explicit ``priority`` or a reduction the engine performs, never the
+order in which plugins registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from loyalty_sdk.core.models import (
+        Activity,
+        ActivityHistory,
+        Award,
+        Member,
+        Order,
+        Redemption,
+        Reward,
+        RewardUsage,
+        TierDecision,
+        TierStats,
+    )
+    from loyalty_sdk.core.program import Program
+
+PROJECT = "loyalty"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Earning
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequence[Award] | None:
+    """Points an order earns before multipliers.
+
+    :param order: the paid order, all money in ``order.currency``.
+    :param member: the member as of the order, with its current ``tier``.
+    :param program: the validated program.
+    :returns: awards to add, or None. Every implementation contributes; the engine sums them.
+        Give an award a ``line_id`` when it comes from one line, so refunds of that line can
+        take it back.
+
+    Example: 10 points for any order over 100::
+
+        @hookimpl
+        def loyalty_order_awards(order, member, program):
+            if sum(line.gross for line in order.lines) > 100:
+                return [Award(10, "big order bonus", rule_id="big-order")]
+    """
+
+
+@hookspec
+def loyalty_adjust_awards(
+    awards: Sequence[Award], order: Order, member: Member, program: Program
+) -> Sequence[Award] | None:
+    """Bonus awards on top of the base awards: multipliers, campaigns, tier boosts.
+
+    :param awards: the base awards every ``loyalty_order_awards`` implementation returned.
+    :returns: extra awards (negative points allowed, e.g. a cap) or None. Implementations are
+        collected and added. A ``wrapper=True`` implementation receives (from ``yield``) the list
+        of the other implementations' non-None results, one list of awards each, and returns
+        that list, possibly with a list appended: this is how caps apply across all bonuses.
+
+    Example: double points on Saturdays and Sundays::
+
+        @hookimpl
+        def loyalty_adjust_awards(awards, order, member, program):
+            if order.placed_at.astimezone(program.zone).weekday() >= 5:
+                return [Award(a.points, "weekend double", "weekend", a.line_id) for a in awards]
+    """
+
+
+@hookspec
+def loyalty_activity_awards(
+    activity: Activity, member: Member, program: Program, history: ActivityHistory
+) -> Sequence[Award] | None:
+    """Points for something other than an order: signup, birthday, review, social follow...
+
+    :param activity: what the member did, with its ``kind`` and ``payload``.
+    :param history: how often this member already earned for this kind (today, this year,
+        lifetime, in the program's time zone), so limits stay pure.
+    :returns: awards or None; collected and summed.
+
+    Example: 5 points per photo in a review::
+
+        @hookimpl
+        def loyalty_activity_awards(activity, member, program, history):
+            if activity.kind == "review":
+                return [Award(5 * activity.payload.get("photos", 0), "review photos", "photos")]
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewards
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_rewards(member: Member, program: Program) -> Sequence[Reward] | None:
+    """The rewards this member may choose. Collected; a later reward with the same id as an
+    earlier one does not replace it (ids are unique across the catalog).
+
+    Example: a secret reward for gold members::
+
+        @hookimpl
+        def loyalty_rewards(member, program):
+            if member.tier == "gold":
+                return [Reward("vip-gift", "VIP gift", "free_product", 0, product_id="gift")]
+    """
+
+
+@hookspec
+def loyalty_validate_redemption(
+    member: Member, reward: Reward, points: int, usage: RewardUsage, program: Program
+) -> None:
+    """Veto a redemption by raising :class:`~loyalty_sdk.core.errors.RedemptionRefused`.
+
+    :param points: the points the member would spend (chosen amount for points_as_money).
+    :param usage: how many times this member already redeemed this reward.
+    :returns: nothing; every implementation is called, and any one may raise.
+
+    Example: no redemptions on the first day of membership::
+
+        @hookimpl
+        def loyalty_validate_redemption(member, reward, points, usage, program):
+            if member.enrolled_at.date() == date.today():
+                raise RedemptionRefused("new members redeem from tomorrow")
+    """
+
+
+@hookspec(firstresult=True)
+def loyalty_issue_reward(redemption: Redemption, member: Member, shop: Any) -> str | None:
+    """Create the discount code or credit on the store and return its code.
+
+    The first implementation that returns a value wins; platform plugins implement it, and a
+    built-in ``trylast`` default makes a random local code for custom stores. Called after the
+    redemption is posted, outside the ledger transaction.
+
+    Example::
+
+        @hookimpl
+        def loyalty_issue_reward(redemption, member, shop):
+            return my_store.create_coupon(redemption.reward.value)
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def loyalty_resolve_tier(member: Member, stats: TierStats, program: Program) -> TierDecision | None:
+    """Which tier the member holds at ``stats.as_of``.
+
+    :param stats: the member's qualifying events (released points, spend, orders) that any
+        tier window could need, and whether this evaluation follows a clawback.
+    :returns: a :class:`TierDecision`; the first non-None answer wins. The built-in rule is
+        ``trylast`` so a plugin of yours decides first.
+
+    Example: Gold after 5 orders in 90 days::
+
+        @hookimpl
+        def loyalty_resolve_tier(member, stats, program):
+            start = stats.as_of - timedelta(days=90)
+            orders = sum(e.orders for e in stats.events if e.at > start)
+            if orders >= 5:
+                return TierDecision("gold", "5 orders in 90 days", {"orders": orders})
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications (delivered from the outbox, at least once, after the ledger committed)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_points_posted(event: dict[str, Any], program: Program) -> None:
+    """Points were earned, spent, released, expired, clawed back or adjusted.
+
+    :param event: ``{"id", "shop_id", "member_id", "kind", "points", "transaction_id", ...}``;
+        ``id`` is stable across redeliveries, so receivers can deduplicate.
+    """
+
+
+@hookspec
+def loyalty_tier_changed(event: dict[str, Any], program: Program) -> None:
+    """A member's tier changed: ``{"id", "member_id", "from", "to", "reason", ...}``."""
+
+
+@hookspec
+def loyalty_reward_issued(event: dict[str, Any], program: Program) -> None:
+    """A reward was issued: ``{"id", "member_id", "reward_id", "code", "points", ...}``."""
+
+
+@hookspec
+def loyalty_points_expiring(event: dict[str, Any], program: Program) -> None:
+    """Points will expire soon: ``{"id", "member_id", "points", "expires_at", "days_left"}``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Platforms
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_platforms() -> Sequence[Any] | None:
+    """Platform adapters (routes, signature verification, parsing, reward issuing).
+
+    The adapter interface is defined by the server; each platform distribution returns its
+    adapter here.
+    """

@@ -1,0 +1,514 @@
+"""The points ledger: double-entry postings, lots, idempotency and balances.
+
+Every function here runs inside one write transaction the caller opened (``Books.write()``)
+and either posts everything it was asked to or raises before anything is committed.
+
+Accounts: member ``available`` and ``pending``; program ``issued``, ``redeemed``, ``expired``,
+``clawed_back`` and ``adjusted``. Each transaction's entries sum to zero. Member balances and
+lot remainders are materialized in the same transaction as the entries that explain them.
+
+Credits (earning) are the hot path and use one pre-written statement sequence per dialect:
+on PostgreSQL a single data-modifying CTE (one round trip, no lock held between statements),
+on SQLite a handful of statements on the raw DB-API cursor inside ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import field, frozen
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from loyalty_sdk.core.errors import IdempotencyConflict, InsufficientPoints
+from loyalty_sdk.core.storage import entries, lot_draws, lots, members, outbox, transactions
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware datetimes are stored in UTC; SQLite keeps no offset, so normalize first."""
+    return moment.astimezone(UTC)
+
+
+def stored(moment: datetime | None) -> datetime | None:
+    """A datetime read back from the database, aware in UTC on every engine."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_stamp(moment: datetime | None) -> str | None:
+    # The exact text SQLAlchemy's SQLite DateTime type writes, so both paths compare alike.
+    return None if moment is None else utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@frozen
+class OrderRecord:
+    order_id: str
+    placed_at: datetime
+    currency: str
+    gross_minor: int
+    eligible_minor: int
+    source: str
+
+
+@frozen
+class Credit:
+    """Points given to a member: an earn, an activity, a positive adjustment or a reversal."""
+
+    shop_id: str
+    member_id: int
+    key: str
+    payload_hash: str
+    kind: str
+    points: int
+    pending: bool
+    available_at: datetime
+    expires_at: datetime | None
+    event_at: datetime
+    recorded_at: datetime
+    reason: str
+    program_version: str
+    cause: Mapping[str, Any] = field(factory=dict)
+    detail: Mapping[str, Any] = field(factory=dict)
+    program_account: str = "issued"
+    tier_spend_minor: int = 0
+    tier_orders: int = 0
+    activity: str | None = None
+    order: OrderRecord | None = None
+    refers_to: int | None = None
+    order_id: str | None = None
+
+
+@frozen
+class Posted:
+    """What a posting did. ``replayed`` means the key was seen before with the same payload and
+    nothing changed; ``transaction_id`` then names the original transaction."""
+
+    transaction_id: int
+    member_id: int
+    points: int
+    replayed: bool = False
+
+
+@frozen
+class Draw:
+    lot_id: int
+    points: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency
+# ---------------------------------------------------------------------------------------------
+
+
+def existing(conn: Connection, shop_id: str, key: str) -> Any:
+    return conn.execute(
+        select(transactions.c.id, transactions.c.member_id, transactions.c.points, transactions.c.payload_hash).where(
+            transactions.c.shop_id == shop_id, transactions.c.idempotency_key == key
+        )
+    ).first()
+
+
+def replay_or_conflict(conn: Connection, shop_id: str, key: str, payload_hash: str) -> Posted | None:
+    """The original posting when ``key`` was used with the same payload; raises when it was used
+    with a different one; None when the key is new."""
+    row = existing(conn, shop_id, key)
+    if row is None:
+        return None
+    if row.payload_hash != payload_hash:
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was already used for a different payload (transaction {row.id})",
+            field="idempotency_key",
+            value=key,
+        )
+    return Posted(row.id, row.member_id, row.points, replayed=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Credits: the hot path
+# ---------------------------------------------------------------------------------------------
+
+
+def credit(conn: Connection, c: Credit) -> Posted:
+    """Post a credit; a replayed key returns the original posting and changes nothing."""
+    if conn.dialect.name == "postgresql":
+        return _credit_postgres(conn, c)
+    return _credit_sqlite(conn, c)
+
+
+def credit_many(conn: Connection, credits: Sequence[Credit]) -> list[Posted]:
+    """Post a batch of credits in the caller's one transaction (imports, backfills)."""
+    return [credit(conn, c) for c in credits]
+
+
+_SQLITE_TXN = (
+    "INSERT INTO transactions (shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id,"
+    " refers_to, reason, cause, detail, event_at, recorded_at, program_version, tier_points,"
+    " tier_spend_minor, tier_orders, activity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (shop_id, idempotency_key) DO NOTHING"
+)
+_SQLITE_MEMBER = (
+    "UPDATE members SET available = available + ?, pending = pending + ?,"
+    " lifetime_points = lifetime_points + ?, last_activity_at = max(coalesce(last_activity_at, ''), ?)"
+    " WHERE id = ? AND shop_id = ? RETURNING available"
+)
+_SQLITE_LOT = (
+    "INSERT INTO lots (shop_id, member_id, transaction_id, points, remaining, status, earned_at,"
+    " available_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_SQLITE_ENTRY = (
+    "INSERT INTO entries (shop_id, transaction_id, member_id, account, amount, lot_id) VALUES (?,?,?,?,?,?)"
+)
+_SQLITE_DRAW = "INSERT INTO lot_draws (shop_id, transaction_id, lot_id, points) VALUES (?,?,?,?)"
+_SQLITE_ORDER = (
+    "INSERT INTO orders (shop_id, order_id, member_id, placed_at, currency, gross_minor, eligible_minor,"
+    " points, source, transaction_id) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+_SQLITE_OUTBOX = (
+    "INSERT INTO outbox (shop_id, kind, member_id, dedup_key, payload, created_at, attempts)"
+    " VALUES (?,?,?,?,?,?,0)"
+)
+
+
+QUALIFYING_KINDS = frozenset({"earn", "activity"})
+
+
+def _qualifying(c: Credit) -> int:
+    """Points that count toward tiers now: earned or activity points that are not pending."""
+    return c.points if not c.pending and c.kind in QUALIFYING_KINDS else 0
+
+
+def _event(c: Credit, transaction_id: int) -> dict[str, Any]:
+    return {
+        "transaction_id": transaction_id,
+        "member_id": c.member_id,
+        "kind": c.kind,
+        "points": c.points,
+        "pending": c.pending,
+        "reason": c.reason,
+        "order_id": c.order_id,
+    }
+
+
+def _credit_sqlite(conn: Connection, c: Credit) -> Posted:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    event_at = _sqlite_stamp(c.event_at)
+    qualifying = _qualifying(c)
+    cursor.execute(
+        _SQLITE_TXN,
+        (
+            c.shop_id, c.member_id, c.key, c.payload_hash, c.kind, c.points, c.order_id, c.refers_to,
+            c.reason, json.dumps(c.cause), json.dumps(c.detail), event_at, _sqlite_stamp(c.recorded_at),
+            c.program_version, qualifying, c.tier_spend_minor, c.tier_orders, c.activity,
+        ),
+    )
+    if cursor.rowcount == 0:
+        return _replayed(conn, c)
+    txn_id = cursor.lastrowid
+    pending, available = (c.points, 0) if c.pending else (0, c.points)
+    lifetime = c.points if c.program_account == "issued" else 0
+    cursor.execute(_SQLITE_MEMBER, (available, pending, lifetime, event_at, c.member_id, c.shop_id))
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"member {c.member_id} of shop {c.shop_id!r} does not exist")
+    new_available = row[0]
+    if c.points:
+        remaining = c.points if c.pending else max(0, min(c.points, new_available))
+        cursor.execute(
+            _SQLITE_LOT,
+            (
+                c.shop_id, c.member_id, txn_id, c.points, remaining, "pending" if c.pending else "available",
+                event_at, _sqlite_stamp(c.available_at), _sqlite_stamp(c.expires_at),
+            ),
+        )
+        lot_id = cursor.lastrowid
+        cursor.executemany(
+            _SQLITE_ENTRY,
+            (
+                (c.shop_id, txn_id, c.member_id, "pending" if c.pending else "available", c.points, lot_id),
+                (c.shop_id, txn_id, c.member_id, c.program_account, -c.points, lot_id),
+            ),
+        )
+        if remaining < c.points:  # the credit paid down a negative balance
+            cursor.execute(_SQLITE_DRAW, (c.shop_id, txn_id, lot_id, c.points - remaining))
+        cursor.execute(
+            _SQLITE_OUTBOX,
+            (c.shop_id, "points_posted", c.member_id, f"txn:{txn_id}", json.dumps(_event(c, txn_id)),
+             _sqlite_stamp(c.recorded_at)),
+        )
+    if c.order is not None:
+        o = c.order
+        cursor.execute(
+            _SQLITE_ORDER,
+            (c.shop_id, o.order_id, c.member_id, _sqlite_stamp(o.placed_at), o.currency, o.gross_minor,
+             o.eligible_minor, c.points, o.source, txn_id),
+        )
+    return Posted(txn_id, c.member_id, c.points)
+
+
+# One round trip: every statement is a CTE that only acts when the transaction row was new.
+_POSTGRES_CREDIT = """
+WITH txn AS (
+  INSERT INTO transactions (shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id,
+    refers_to, reason, cause, detail, event_at, recorded_at, program_version, tier_points,
+    tier_spend_minor, tier_orders, activity)
+  VALUES (%(shop)s, %(member)s, %(key)s, %(hash)s, %(kind)s, %(points)s, %(order_id)s, %(refers_to)s,
+    %(reason)s, %(cause)s, %(detail)s, %(event_at)s, %(recorded_at)s, %(version)s, %(qualifying)s,
+    %(spend)s, %(orders)s, %(activity)s)
+  ON CONFLICT (shop_id, idempotency_key) DO NOTHING
+  RETURNING id
+), m AS (
+  UPDATE members SET available = available + %(available)s, pending = pending + %(pending)s,
+    lifetime_points = lifetime_points + %(lifetime)s,
+    last_activity_at = greatest(last_activity_at, %(event_at)s)
+  WHERE id = %(member)s AND shop_id = %(shop)s AND EXISTS (SELECT 1 FROM txn)
+  RETURNING available
+), lot AS (
+  INSERT INTO lots (shop_id, member_id, transaction_id, points, remaining, status, earned_at,
+    available_at, expires_at)
+  SELECT %(shop)s, %(member)s, txn.id, %(points)s,
+    CASE WHEN %(is_pending)s THEN %(points)s ELSE greatest(0, least(%(points)s, m.available)) END,
+    %(status)s, %(event_at)s, %(available_at)s, %(expires_at)s
+  FROM txn, m WHERE %(points)s > 0
+  RETURNING id, points - remaining AS repaid
+), ent AS (
+  INSERT INTO entries (shop_id, transaction_id, member_id, account, amount, lot_id)
+  SELECT %(shop)s, txn.id, %(member)s, v.account, v.amount, lot.id
+  FROM txn, lot, (VALUES (%(member_account)s::text, %(points)s::bigint),
+    (%(program_account)s::text, -%(points)s::bigint)) AS v(account, amount)
+), drw AS (
+  INSERT INTO lot_draws (shop_id, transaction_id, lot_id, points)
+  SELECT %(shop)s, txn.id, lot.id, lot.repaid FROM txn, lot WHERE lot.repaid > 0
+), ord AS (
+  INSERT INTO orders (shop_id, order_id, member_id, placed_at, currency, gross_minor, eligible_minor,
+    points, source, transaction_id)
+  SELECT %(shop)s, %(o_id)s, %(member)s, %(o_placed)s, %(o_currency)s, %(o_gross)s, %(o_eligible)s,
+    %(points)s, %(o_source)s, txn.id FROM txn WHERE %(has_order)s
+), evt AS (
+  INSERT INTO outbox (shop_id, kind, member_id, dedup_key, payload, created_at, attempts)
+  SELECT %(shop)s, 'points_posted', %(member)s, 'txn:' || txn.id,
+    jsonb_set(%(event)s::jsonb, '{transaction_id}', to_jsonb(txn.id))::json, %(recorded_at)s, 0
+  FROM txn WHERE %(points)s > 0
+)
+SELECT txn.id, m.available FROM txn LEFT JOIN m ON true
+"""
+
+
+def _postgres_params(c: Credit) -> dict[str, Any]:
+    o = c.order
+    return {
+        "shop": c.shop_id, "member": c.member_id, "key": c.key, "hash": c.payload_hash, "kind": c.kind,
+        "points": c.points, "order_id": c.order_id, "refers_to": c.refers_to, "reason": c.reason,
+        "cause": json.dumps(c.cause), "detail": json.dumps(c.detail), "event_at": c.event_at,
+        "recorded_at": c.recorded_at, "version": c.program_version,
+        "qualifying": _qualifying(c), "spend": c.tier_spend_minor, "orders": c.tier_orders,
+        "activity": c.activity, "available": 0 if c.pending else c.points, "pending": c.points if c.pending else 0,
+        "lifetime": c.points if c.program_account == "issued" else 0, "is_pending": c.pending,
+        "status": "pending" if c.pending else "available", "available_at": c.available_at,
+        "expires_at": c.expires_at, "member_account": "pending" if c.pending else "available",
+        "program_account": c.program_account, "has_order": o is not None,
+        "o_id": o.order_id if o else None, "o_placed": o.placed_at if o else None,
+        "o_currency": o.currency if o else None, "o_gross": o.gross_minor if o else None,
+        "o_eligible": o.eligible_minor if o else None, "o_source": o.source if o else None,
+        "event": json.dumps(_event(c, 0)),
+    }
+
+
+def _credit_postgres(conn: Connection, c: Credit) -> Posted:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(_POSTGRES_CREDIT, _postgres_params(c), prepare=True)
+    row = cursor.fetchone()
+    if row is None:
+        return _replayed(conn, c)
+    if row[1] is None:
+        raise LookupError(f"member {c.member_id} of shop {c.shop_id!r} does not exist")
+    return Posted(row[0], c.member_id, c.points)
+
+
+def _replayed(conn: Connection, c: Credit) -> Posted:
+    posted = replay_or_conflict(conn, c.shop_id, c.key, c.payload_hash)
+    assert posted is not None, "the key conflicted, so its transaction exists"
+    return posted
+
+
+# ---------------------------------------------------------------------------------------------
+# Debits and moves under the member's lock
+# ---------------------------------------------------------------------------------------------
+
+
+def lock_member(conn: Connection, shop_id: str, member_id: int) -> Any:
+    """The member row, locked for the rest of the transaction (SQLite: the write lock is held
+    since BEGIN IMMEDIATE)."""
+    query = select(members).where(members.c.id == member_id, members.c.shop_id == shop_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def open_lots(conn: Connection, shop_id: str, member_id: int, status: str) -> list[Any]:
+    """Lots with points left, in draw order: soonest expiry first, never-expiring last."""
+    return list(
+        conn.execute(
+            select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.transaction_id)
+            .where(lots.c.shop_id == shop_id, lots.c.member_id == member_id, lots.c.status == status, lots.c.remaining > 0)
+            .order_by(lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id)
+        )
+    )
+
+
+def plan_draws(candidates: Iterable[Any], points: int, first: int | None = None) -> tuple[list[Draw], int]:
+    """Take ``points`` from lots in order (lot ``first`` before the rest); returns the draws and
+    what could not be covered."""
+    ordered = sorted(candidates, key=lambda lot: lot.id != first) if first is not None else list(candidates)
+    draws: list[Draw] = []
+    left = points
+    for lot in ordered:
+        if left <= 0:
+            break
+        take = min(lot.remaining, left)
+        if take > 0:
+            draws.append(Draw(lot.id, take))
+            left -= take
+    return draws, left
+
+
+@frozen
+class Movement:
+    """A transaction that moves points between accounts under the member's lock."""
+
+    shop_id: str
+    member_id: int
+    key: str
+    payload_hash: str
+    kind: str
+    reason: str
+    event_at: datetime
+    recorded_at: datetime
+    program_version: str
+    legs: tuple[tuple[str, int], ...]
+    """(account, amount) pairs that sum to zero."""
+    draws: tuple[Draw, ...] = ()
+    points: int = 0
+    cause: Mapping[str, Any] = field(factory=dict)
+    detail: Mapping[str, Any] = field(factory=dict)
+    order_id: str | None = None
+    refers_to: int | None = None
+    tier_points: int = 0
+    tier_spend_minor: int = 0
+    tier_orders: int = 0
+    release_lot: int | None = None
+    release_remaining: int | None = None
+    lifetime_delta: int = 0
+    """Change to the member's net lifetime points (clawbacks lower it)."""
+    event_kind: str | None = "points_posted"
+
+
+def move(conn: Connection, m: Movement) -> Posted:
+    """Post a movement whose balances the caller checked under the member's lock."""
+    if sum(amount for _, amount in m.legs) != 0:
+        raise ValueError(f"unbalanced transaction {m.key}: {m.legs}")
+    try:
+        txn_id = conn.execute(
+            insert(transactions).returning(transactions.c.id),
+            {
+                "shop_id": m.shop_id, "member_id": m.member_id, "idempotency_key": m.key,
+                "payload_hash": m.payload_hash, "kind": m.kind, "points": m.points, "order_id": m.order_id,
+                "refers_to": m.refers_to, "reason": m.reason, "cause": dict(m.cause), "detail": dict(m.detail),
+                "event_at": utc(m.event_at), "recorded_at": utc(m.recorded_at), "program_version": m.program_version,
+                "tier_points": m.tier_points, "tier_spend_minor": m.tier_spend_minor, "tier_orders": m.tier_orders,
+            },
+        ).scalar_one()
+    except IntegrityError:
+        # Another process posted the same key between our check and insert.
+        raise IdempotencyConflict(
+            f"idempotency key {m.key!r} was posted concurrently", field="idempotency_key", value=m.key
+        ) from None
+    deltas = {account: amount for account, amount in m.legs if account in ("available", "pending")}
+    legs = [l for l in m.legs if l[1] != 0]
+    if legs:
+        conn.execute(
+            insert(entries),
+            [
+                {"shop_id": m.shop_id, "transaction_id": txn_id, "member_id": m.member_id, "account": a, "amount": v}
+                for a, v in legs
+            ],
+        )
+    if deltas or m.lifetime_delta:
+        conn.execute(
+            update(members)
+            .where(members.c.id == m.member_id, members.c.shop_id == m.shop_id)
+            .values(
+                available=members.c.available + deltas.get("available", 0),
+                pending=members.c.pending + deltas.get("pending", 0),
+                lifetime_points=members.c.lifetime_points + m.lifetime_delta,
+            )
+        )
+    for draw in m.draws:
+        conn.execute(update(lots).where(lots.c.id == draw.lot_id).values(remaining=lots.c.remaining - draw.points))
+    if m.draws:
+        conn.execute(
+            insert(lot_draws),
+            [{"shop_id": m.shop_id, "transaction_id": txn_id, "lot_id": d.lot_id, "points": d.points} for d in m.draws],
+        )
+    if m.release_lot is not None:
+        conn.execute(
+            update(lots).where(lots.c.id == m.release_lot).values(status="available", remaining=m.release_remaining)
+        )
+    if m.event_kind and any(amount for _, amount in m.legs):
+        emit(conn, m.shop_id, m.event_kind, m.member_id, f"txn:{txn_id}", {
+            "transaction_id": txn_id, "member_id": m.member_id, "kind": m.kind, "points": m.points,
+            "reason": m.reason, "order_id": m.order_id,
+        }, m.recorded_at)
+    return Posted(txn_id, m.member_id, m.points)
+
+
+def emit(
+    conn: Connection, shop_id: str, kind: str, member_id: int | None, dedup_key: str, payload: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Write a domain event to the outbox in the caller's transaction (once per dedup key)."""
+    exists = conn.execute(
+        select(outbox.c.id).where(outbox.c.shop_id == shop_id, outbox.c.dedup_key == dedup_key)
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(outbox),
+            {"shop_id": shop_id, "kind": kind, "member_id": member_id, "dedup_key": dedup_key,
+             "payload": {"id": f"{shop_id}:{dedup_key}", **payload}, "created_at": utc(at), "attempts": 0},
+        )
+
+
+def require_available(member: Any, points: int, what: str) -> None:
+    if member.available < points:
+        raise InsufficientPoints(
+            f"{what} needs {points} points but member {member.id} has {member.available} available",
+            field="points",
+            value=points,
+        )
+
+
+def balance_totals(conn: Connection, shop_id: str) -> dict[str, int]:
+    """Sum of entries per account for a shop (program totals are always derived, never stored)."""
+    rows = conn.execute(
+        select(entries.c.account, func.coalesce(func.sum(entries.c.amount), 0))
+        .where(entries.c.shop_id == shop_id)
+        .group_by(entries.c.account)
+    )
+    return {account: int(total) for account, total in rows}
+
+
+def lots_expiring(conn: Connection, shop_id: str, until: datetime) -> list[Any]:
+    return list(
+        conn.execute(
+            select(lots.c.id, lots.c.member_id, lots.c.remaining, lots.c.expires_at)
+            .where(and_(lots.c.shop_id == shop_id, lots.c.status == "available", lots.c.remaining > 0,
+                        lots.c.expires_at.is_not(None), lots.c.expires_at <= utc(until)))
+            .order_by(lots.c.expires_at, lots.c.id)
+        )
+    )

@@ -1,0 +1,81 @@
+"""Finding, enrolling and reading members (every query scoped to one shop)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from loyalty_sdk.core.errors import MemberExists, MemberNotFound
+from loyalty_sdk.core.ledger import stored, utc
+from loyalty_sdk.core.models import Member, MemberRef
+from loyalty_sdk.core.storage import members
+
+
+def to_member(row: Any) -> Member:
+    return Member(
+        id=row.id,
+        shop_id=row.shop_id,
+        customer_id=row.customer_id,
+        email=row.email,
+        tier=row.tier,
+        enrolled_at=stored(row.enrolled_at),
+        available=row.available,
+        pending=row.pending,
+        lifetime_points=row.lifetime_points,
+        birthday=row.birthday,
+        name=row.name,
+        last_activity_at=stored(row.last_activity_at),
+        tier_since=stored(row.tier_since),
+    )
+
+
+def find_row(conn: Connection, shop_id: str, ref: MemberRef) -> Any:
+    query = select(members).where(members.c.shop_id == shop_id)
+    if ref.customer_id:
+        row = conn.execute(query.where(members.c.customer_id == ref.customer_id)).first()
+        if row is not None or not ref.email:
+            return row
+    return conn.execute(query.where(members.c.email == ref.email).order_by(members.c.id).limit(1)).first()
+
+
+def get(conn: Connection, shop_id: str, ref: MemberRef | str | int) -> Member:
+    """The member named by ``ref`` (a MemberRef, a customer id or email, or an internal id)."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        row = conn.execute(select(members).where(members.c.shop_id == shop_id, members.c.id == ref)).first()
+    else:
+        ref = MemberRef.parse(ref)
+        row = find_row(conn, shop_id, ref)
+    if row is None:
+        raise MemberNotFound(f"no member {ref} in shop {shop_id!r}", field="member", value=str(ref))
+    return to_member(row)
+
+
+def enroll(
+    conn: Connection,
+    shop_id: str,
+    ref: MemberRef,
+    *,
+    at: datetime,
+    name: str | None = None,
+    birthday: date | None = None,
+) -> Member:
+    if find_row(conn, shop_id, ref) is not None:
+        raise MemberExists(f"member {ref} is already enrolled in shop {shop_id!r}", field="member", value=str(ref))
+    member_id = conn.execute(
+        insert(members).returning(members.c.id),
+        {
+            "shop_id": shop_id, "customer_id": ref.customer_id, "email": ref.email, "name": name,
+            "birthday": birthday, "enrolled_at": utc(at), "available": 0, "pending": 0, "lifetime_points": 0,
+            "last_activity_at": utc(at),
+        },
+    ).scalar_one()
+    return get(conn, shop_id, member_id)
+
+
+def set_tier(conn: Connection, shop_id: str, member_id: int, tier: str | None, since: datetime) -> None:
+    conn.execute(
+        update(members).where(members.c.shop_id == shop_id, members.c.id == member_id).values(tier=tier, tier_since=utc(since))
+    )

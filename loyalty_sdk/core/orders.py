@@ -1,0 +1,221 @@
+"""Orders in, points out: earning on paid orders, clawback on refunds and cancellations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from loyalty_sdk.core import clawback, ledger, members, tiering
+from loyalty_sdk.core.books import Books
+from loyalty_sdk.core.engine import Evaluation, payload_hash
+from loyalty_sdk.core.errors import InvalidInput, OrderNotFound
+from loyalty_sdk.core.models import Award, Cancellation, Member, Order, Refund
+from loyalty_sdk.core.storage import lots, orders, transactions
+
+TAKE_BACK_KINDS = ("clawback", "cancel")
+
+
+@frozen
+class OrderResult:
+    """What recording an order did. ``replayed``: it was recorded before; nothing changed."""
+
+    order_id: str
+    member_id: int
+    points: int
+    pending: bool
+    awards: tuple[Award, ...]
+    transaction_id: int
+    replayed: bool = False
+
+
+@frozen
+class ClawbackResult:
+    """Points taken back by a refund or cancellation, and what could not be."""
+
+    order_id: str
+    member_id: int
+    points: int
+    written_off: int
+    transaction_id: int | None
+    replayed: bool = False
+
+
+def _check(order: object) -> Order:
+    if not isinstance(order, Order):
+        raise InvalidInput(f"expected an Order, got {type(order).__name__}", field="order", value=order)
+    return order
+
+
+def evaluate(books: Books, conn: Connection, order: Order) -> tuple[Member, Evaluation]:
+    member = members.get(conn, books.shop_id, order.member)
+    return member, books.rules.evaluate_order(order, member)
+
+
+def record_order(books: Books, order: Order) -> OrderResult:
+    """Evaluate the order through the hooks, then post its credit in one transaction."""
+    _check(order)
+    with books.read() as conn:
+        member, evaluation = evaluate(books, conn, order)
+    return record_evaluated(books, [(member, evaluation)])[0]
+
+
+def record_orders(books: Books, batch: Sequence[Order]) -> list[OrderResult]:
+    """Record many orders with one commit (imports and backfills)."""
+    for order in batch:
+        _check(order)
+    with books.read() as conn:
+        evaluated = [evaluate(books, conn, order) for order in batch]
+    return record_evaluated(books, evaluated)
+
+
+def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]]) -> list[OrderResult]:
+    """Post already-evaluated orders: the locked section only validates and writes."""
+    now = books.now()
+    credits = [books.rules.order_credit(evaluation, member, books.shop_id, now) for member, evaluation in evaluated]
+    with books.write() as conn:
+        posted = ledger.credit_many(conn, credits)
+        for credit, post in zip(credits, posted, strict=True):
+            if not post.replayed and not credit.pending and credit.points > 0:
+                tiering.reevaluate(books, conn, credit.member_id, credit.event_at)
+    return [
+        OrderResult(
+            order_id=evaluation.order.order_id,
+            member_id=member.id,
+            points=post.points,
+            pending=credit.pending,
+            awards=evaluation.awards,
+            transaction_id=post.transaction_id,
+            replayed=post.replayed,
+        )
+        for (member, evaluation), credit, post in zip(evaluated, credits, posted, strict=True)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Taking points back
+# ---------------------------------------------------------------------------------------------
+
+
+def _earned(conn: Connection, shop_id: str, order_id: str) -> Any:
+    row = conn.execute(
+        select(orders.c.member_id, orders.c.points, orders.c.currency, orders.c.transaction_id,
+               orders.c.eligible_minor, transactions.c.detail)
+        .join(transactions, transactions.c.id == orders.c.transaction_id)
+        .where(orders.c.shop_id == shop_id, orders.c.order_id == order_id)
+    ).first()
+    if row is None:
+        raise OrderNotFound(f"order {order_id!r} was never recorded in shop {shop_id!r}", field="order_id",
+                            value=order_id)
+    return row
+
+
+def _previous(conn: Connection, shop_id: str, order_id: str) -> list[Any]:
+    return list(conn.execute(
+        select(transactions.c.kind, transactions.c.points, transactions.c.detail,
+               transactions.c.tier_spend_minor).where(
+            transactions.c.shop_id == shop_id, transactions.c.order_id == order_id,
+            transactions.c.kind.in_(TAKE_BACK_KINDS),
+        )
+    ))
+
+
+def _order_lot(conn: Connection, earn_txn: int) -> Any:
+    return conn.execute(select(lots.c.id, lots.c.status).where(lots.c.transaction_id == earn_txn)).first()
+
+
+def take_back(
+    books: Books, conn: Connection, *, member_id: int, points: int, key: str, payload: str, kind: str,
+    order_id: str, earn_txn: int, at: datetime, reason: str, detail: dict[str, Any], spend_minor: int,
+    orders_delta: int,
+) -> ClawbackResult:
+    """Claw ``points`` back: pending points first (this order's lot, then others), then available
+    points (this order's lot, then soonest expiry), then the program's policy for points already
+    spent. The member row is locked for the whole computation."""
+    shop_id = books.shop_id
+    member = ledger.lock_member(conn, shop_id, member_id)
+    own = _order_lot(conn, earn_txn)
+    own_id = own.id if own is not None else None
+    pending_draws, rest = ledger.plan_draws(ledger.open_lots(conn, shop_id, member_id, "pending"), points, own_id)
+    available_draws, rest = ledger.plan_draws(ledger.open_lots(conn, shop_id, member_id, "available"), rest, own_id)
+    from_pending = sum(d.points for d in pending_draws)
+    from_available = sum(d.points for d in available_draws)
+    policy = books.program.clawback
+    negative = 0
+    if rest and policy.spent_points == "negative":
+        floor = -policy.max_negative
+        room = max(0, (member.available - from_available) - floor)
+        negative = min(rest, room)
+    written_off = rest - negative
+    taken = from_pending + from_available + negative
+    detail = {**detail, "written_off": written_off, "negative": negative}
+    post = ledger.move(conn, ledger.Movement(
+        shop_id=shop_id, member_id=member_id, key=key, payload_hash=payload, kind=kind, reason=reason,
+        event_at=at, recorded_at=books.now(), program_version=books.program.version,
+        legs=(("pending", -from_pending), ("available", -(from_available + negative)), ("clawed_back", taken)),
+        draws=tuple(pending_draws + available_draws), points=-taken,
+        cause={"order_id": order_id, "policy": policy.spent_points}, detail=detail, order_id=order_id,
+        refers_to=earn_txn, tier_points=-(from_available + negative), tier_spend_minor=-spend_minor,
+        tier_orders=orders_delta, lifetime_delta=-(from_pending + from_available + negative),
+    ))
+    if taken or spend_minor or orders_delta:
+        tiering.reevaluate(books, conn, member_id, at, clawback=True)
+    return ClawbackResult(order_id, member_id, taken, written_off, post.transaction_id)
+
+
+def record_refund(books: Books, refund: Refund) -> ClawbackResult:
+    """Claw back in proportion to the refunded eligible merchandise, capped at what the order
+    earned and has not yet had taken back."""
+    if not isinstance(refund, Refund):
+        raise InvalidInput(f"expected a Refund, got {type(refund).__name__}", field="refund", value=refund)
+    key = f"refund:{refund.refund_id}:clawback"
+    payload = payload_hash(refund)
+    with books.write() as conn:
+        replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)
+        if replay is not None:
+            return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
+        earned = _earned(conn, books.shop_id, refund.order_id)
+        previous = _previous(conn, books.shop_id, refund.order_id)
+        already = -sum(p.points for p in previous)
+        if any(p.kind == "cancel" for p in previous):
+            return ClawbackResult(refund.order_id, earned.member_id, 0, 0, None)
+        before = clawback.refunded_so_far(p.detail for p in previous)
+        plan = clawback.plan_refund(earned.detail, before, already, earned.points, refund, earned.currency)
+        spend = plan.spend_minor if earned.currency == books.program.program.currency else 0
+        return take_back(
+            books, conn, member_id=earned.member_id, points=plan.points, key=key, payload=payload, kind="clawback",
+            order_id=refund.order_id, earn_txn=earned.transaction_id, at=refund.refunded_at,
+            reason=f"refund {refund.refund_id} of order {refund.order_id}",
+            detail=clawback.state_detail(plan.refunded, before), spend_minor=spend, orders_delta=0,
+        )
+
+
+def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackResult:
+    """Reverse everything the order earned that refunds have not already taken back."""
+    if not isinstance(cancellation, Cancellation):
+        raise InvalidInput(f"expected a Cancellation, got {type(cancellation).__name__}", field="cancellation",
+                           value=cancellation)
+    key = f"order:{cancellation.order_id}:cancel"
+    payload = payload_hash(cancellation.order_id)
+    with books.write() as conn:
+        replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)
+        if replay is not None:
+            return ClawbackResult(cancellation.order_id, replay.member_id, -replay.points, 0, replay.transaction_id,
+                                  True)
+        earned = _earned(conn, books.shop_id, cancellation.order_id)
+        previous = _previous(conn, books.shop_id, cancellation.order_id)
+        already = -sum(p.points for p in previous)
+        # What refunds already took off the spend that qualified for tiers.
+        spend = earned.eligible_minor + sum(p.tier_spend_minor for p in previous)
+        if earned.currency != books.program.program.currency:
+            spend = 0
+        return take_back(
+            books, conn, member_id=earned.member_id, points=clawback.plan_cancel(earned.points, already), key=key,
+            payload=payload, kind="cancel", order_id=cancellation.order_id, earn_txn=earned.transaction_id,
+            at=cancellation.cancelled_at, reason=f"order {cancellation.order_id} {cancellation.reason}",
+            detail={"reason": cancellation.reason}, spend_minor=spend, orders_delta=-1,
+        )

@@ -1,0 +1,276 @@
+"""The ledger's tables (SQLAlchemy 2 Core) and how to open a database.
+
+Every row carries ``shop_id``. Entries are append-only; the only rows updated in place are
+materialized state kept in the same transaction as the entries that explain it (member
+balances, lot remainders, redemption status, outbox delivery). ``loyalty doctor`` re-derives
+all of it from the entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+# Money is stored as integer minor units of its currency: exact on every engine, and sums
+# aggregate exactly (SQLite has no decimal type).
+Stamp = DateTime(timezone=True)
+
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("platform", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("settings", JSON, nullable=False, default=dict),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), ForeignKey("shops.id"), nullable=False),
+    Column("customer_id", String(255)),
+    Column("email", String(320)),
+    Column("name", String(255)),
+    Column("birthday", Date),
+    Column("enrolled_at", Stamp, nullable=False),
+    Column("available", BigInteger, nullable=False, default=0),
+    Column("pending", BigInteger, nullable=False, default=0),
+    Column("lifetime_points", BigInteger, nullable=False, default=0),
+    Column("tier", String(64)),
+    Column("tier_since", Stamp),
+    Column("last_activity_at", Stamp),
+    UniqueConstraint("shop_id", "customer_id"),
+    Index(None, "shop_id", "email"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("order_id", String(255)),
+    Column("refers_to", Id, ForeignKey("transactions.id")),
+    Column("reason", Text, nullable=False),
+    Column("cause", JSON, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("event_at", Stamp, nullable=False),
+    Column("recorded_at", Stamp, nullable=False),
+    Column("program_version", String(32), nullable=False),
+    # What the transaction contributes to tier qualification, and from when (pending points
+    # qualify once released, so an earn's qualifying part is posted by its release).
+    Column("tier_points", BigInteger, nullable=False, default=0),
+    Column("tier_spend_minor", BigInteger, nullable=False, default=0),
+    Column("tier_orders", Integer, nullable=False, default=0),
+    Column("activity", String(64)),
+    UniqueConstraint("shop_id", "idempotency_key"),
+    Index(None, "shop_id", "member_id", "id"),
+    Index(None, "shop_id", "order_id"),
+    Index(None, "shop_id", "kind", "event_at"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("account", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("lot_id", Id),
+    Index(None, "transaction_id"),
+    Index(None, "shop_id", "member_id", "account"),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | available
+    Column("earned_at", Stamp, nullable=False),
+    Column("available_at", Stamp, nullable=False),
+    Column("expires_at", Stamp),
+    Index(None, "shop_id", "member_id", "status"),
+    Index(None, "shop_id", "status", "available_at"),
+    Index(None, "shop_id", "expires_at"),
+)
+
+# Which lots a debit (spend, expiry, clawback) drew from, and how much.
+lot_draws = Table(
+    "lot_draws",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Index(None, "lot_id"),
+    Index(None, "transaction_id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("order_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("placed_at", Stamp, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("gross_minor", BigInteger, nullable=False),
+    Column("eligible_minor", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    UniqueConstraint("shop_id", "order_id"),
+    Index(None, "shop_id", "member_id", "placed_at"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("reward_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("value_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("code", String(64)),
+    Column("status", String(16), nullable=False),  # pending | issued | failed | reversed
+    Column("created_at", Stamp, nullable=False),
+    Column("issued_at", Stamp),
+    Index(None, "shop_id", "member_id", "reward_id"),
+)
+
+tier_changes = Table(
+    "tier_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("from_tier", String(64)),
+    Column("to_tier", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("as_of", Stamp, nullable=False),
+    Column("recorded_at", Stamp, nullable=False),
+    Column("program_version", String(32), nullable=False),
+    Index(None, "shop_id", "member_id", "as_of"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("member_id", Id),
+    Column("dedup_key", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("delivered_at", Stamp),
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("shop_id", "dedup_key"),
+    Index(None, "delivered_at", "id"),
+)
+
+MEMBER_ACCOUNTS = ("available", "pending")
+PROGRAM_ACCOUNTS = ("issued", "redeemed", "expired", "clawed_back", "adjusted")
+
+
+def open_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
+    """An Engine configured for the ledger: SQLite in WAL with write transactions that take the
+    write lock at BEGIN (``BEGIN IMMEDIATE``, for connections with the ``loyalty_write``
+    execution option), so check-then-post never races. ``synchronous=FULL`` makes each commit
+    durable against power loss, as points are money."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # Writers take the lock at BEGIN so check-then-post cannot interleave; readers don't.
+            immediate = connection.get_execution_options().get("loyalty_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, **kwargs)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+__all__ = [
+    "MEMBER_ACCOUNTS",
+    "PROGRAM_ACCOUNTS",
+    "entries",
+    "lot_draws",
+    "lots",
+    "members",
+    "metadata",
+    "open_engine",
+    "orders",
+    "outbox",
+    "redemptions",
+    "shops",
+    "tier_changes",
+    "transactions",
+]

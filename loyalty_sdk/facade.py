@@ -1,0 +1,207 @@
+"""``Loyalty``: the small, typed facade a store's backend calls.
+
+    loyalty = Loyalty(database_url="sqlite:///loyalty.db", program="loyalty.toml")
+    loyalty.enroll("cust-1", email="ada@example.com")
+    loyalty.record_order(order)
+    loyalty.balance("cust-1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import select
+
+from loyalty_sdk.core import activities, doctor, jobs, ledger, members, migrate, orders, redemptions, report, tiering
+from loyalty_sdk.core.books import Books, system_clock
+from loyalty_sdk.core.errors import InvalidInput
+from loyalty_sdk.core.models import Activity, Cancellation, Member, MemberRef, Order, Refund, Reward
+from loyalty_sdk.core.plugin_host import PluginHost
+from loyalty_sdk.core.program import Program, load_program
+from loyalty_sdk.core.storage import lots, open_engine, transactions
+
+DEFAULT_DATABASE_URL = "sqlite:///./loyalty.db"
+
+
+@frozen
+class Balance:
+    available: int
+    pending: int
+    lifetime_points: int
+    tier: str | None
+
+
+@frozen
+class HistoryLine:
+    """One transaction as a member would read it: when, how many points, and why."""
+
+    id: int
+    at: datetime
+    kind: str
+    points: int
+    reason: str
+    order_id: str | None
+    rules: tuple[str, ...]
+    cause: dict[str, Any]
+
+
+@frozen
+class LotView:
+    id: int
+    points: int
+    remaining: int
+    status: str
+    earned_at: datetime
+    available_at: datetime
+    expires_at: datetime | None
+
+
+Ref = MemberRef | str | int
+
+
+class Loyalty:
+    """A loyalty program over a ledger database, for one shop (tenant)."""
+
+    def __init__(
+        self,
+        database_url: str = DEFAULT_DATABASE_URL,
+        program: Program | str | Path | dict[str, Any] | None = None,
+        *,
+        shop: str = "default",
+        plugins: Iterable[object] = (),
+        clock: Callable[[], datetime] = system_clock,
+        migrate_schema: bool = True,
+        entry_points: bool = True,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.program = load_program(program)
+        self.db = open_engine(database_url, **(engine_options or {}))
+        if migrate_schema:
+            migrate.upgrade(self.db)
+        self.host = PluginHost(plugins, entry_points=entry_points)
+        self.books = Books(self.db, shop, self.program, self.host, clock)
+        self.books.ensure_shop()
+
+    @property
+    def shop_id(self) -> str:
+        return self.books.shop_id
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Loyalty:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- members ----------------------------------------------------------------------------
+
+    def enroll(self, customer_id: str | None = None, *, email: str | None = None, name: str | None = None,
+               birthday: date | None = None, at: datetime | None = None) -> Member:
+        """Make a customer a member; they start in the entry tier, if the program has one."""
+        ref = MemberRef(customer_id=customer_id, email=email)
+        at = at or self.books.now()
+        with self.books.write() as conn:
+            member = members.enroll(conn, self.shop_id, ref, at=at, name=name, birthday=birthday)
+            stats = tiering.TierStats(as_of=at)
+            if tiering.apply(conn, self.host, self.program, member, stats, self.books.now()):
+                member = members.get(conn, self.shop_id, member.id)
+        return member
+
+    def member(self, ref: Ref) -> Member:
+        with self.books.read() as conn:
+            return members.get(conn, self.shop_id, ref)
+
+    def balance(self, ref: Ref) -> Balance:
+        member = self.member(ref)
+        return Balance(member.available, member.pending, member.lifetime_points, member.tier)
+
+    def history(self, ref: Ref, limit: int = 100) -> list[HistoryLine]:
+        """The member's transactions, newest first, each with its reason and the rules behind it."""
+        t = transactions.c
+        with self.books.read() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            rows = conn.execute(
+                select(t.id, t.event_at, t.kind, t.points, t.reason, t.order_id, t.cause)
+                .where(t.shop_id == self.shop_id, t.member_id == member.id)
+                .order_by(t.event_at.desc(), t.id.desc()).limit(limit)
+            ).all()
+        return [
+            HistoryLine(r.id, ledger.stored(r.event_at), r.kind, r.points, r.reason, r.order_id,
+                        tuple(r.cause.get("rules", ())), dict(r.cause))
+            for r in rows
+        ]
+
+    def lots(self, ref: Ref) -> list[LotView]:
+        """The member's earnings with what is left of each and when it expires."""
+        with self.books.read() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            rows = conn.execute(
+                select(lots).where(lots.c.shop_id == self.shop_id, lots.c.member_id == member.id).order_by(lots.c.id)
+            ).all()
+        return [LotView(r.id, r.points, r.remaining, r.status, ledger.stored(r.earned_at),
+                        ledger.stored(r.available_at), ledger.stored(r.expires_at)) for r in rows]
+
+    def tier(self, ref: Ref) -> str | None:
+        return self.member(ref).tier
+
+    def tier_history(self, ref: Ref) -> list[dict[str, Any]]:
+        with self.books.read() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            return [dict(row._mapping) for row in tiering.history(conn, self.shop_id, member.id)]
+
+    # -- earning and taking back ---------------------------------------------------------------
+
+    def record_order(self, order: Order) -> orders.OrderResult:
+        return orders.record_order(self.books, order)
+
+    def record_orders(self, batch: Sequence[Order]) -> list[orders.OrderResult]:
+        """Many orders, one commit: for imports and backfills."""
+        return orders.record_orders(self.books, batch)
+
+    def record_refund(self, refund: Refund) -> orders.ClawbackResult:
+        return orders.record_refund(self.books, refund)
+
+    def record_cancellation(self, cancellation: Cancellation) -> orders.ClawbackResult:
+        return orders.record_cancellation(self.books, cancellation)
+
+    def record_activity(self, activity: Activity) -> ledger.Posted | None:
+        return activities.record_activity(self.books, activity)
+
+    # -- spending --------------------------------------------------------------------------------
+
+    def rewards(self, ref: Ref) -> list[Reward]:
+        return redemptions.available_rewards(self.books, ref)
+
+    def redeem(self, ref: Ref, reward_id: str, *, points: int | None = None,
+               idempotency_key: str | None = None) -> redemptions.RedemptionResult:
+        return redemptions.redeem(self.books, ref, reward_id, points=points, idempotency_key=idempotency_key)
+
+    def adjust(self, ref: Ref, points: int, reason: str, *, actor: str = "admin",
+               idempotency_key: str | None = None) -> ledger.Posted:
+        return redemptions.adjust(self.books, ref, points, reason, actor=actor, idempotency_key=idempotency_key)
+
+    # -- time and books ------------------------------------------------------------------------
+
+    def run_jobs(self, as_of: datetime | None = None) -> jobs.JobReport:
+        """Release pending points, expire, remind, re-tier and deliver events, as of a moment."""
+        as_of = as_of or self.books.now()
+        if as_of.tzinfo is None:
+            raise InvalidInput(f"as_of must be timezone-aware, got {as_of!r}", field="as_of", value=as_of)
+        return jobs.run_all(self.books, as_of)
+
+    def doctor(self) -> dict[str, Any]:
+        with self.books.read() as conn:
+            return doctor.check(conn, self.shop_id, self.program)
+
+    def summary(self) -> dict[str, Any]:
+        with self.books.read() as conn:
+            return report.summary(conn, self.shop_id, self.program)
+
+
+__all__ = ["Balance", "HistoryLine", "Loyalty", "LotView"]

@@ -1,0 +1,58 @@
+"""Points on spend: the base earning rule.
+
+A member earns ``program.earn.rate(currency)`` points per whole unit of money actually spent on
+eligible merchandise: each line's price after its own discount, its share of the order discount
+and (in tax-inclusive shops) the tax it contains. Gift cards, shipping and the products, SKUs and
+collections the program excludes earn nothing. An order whose eligible spend is below
+``earn.min_order`` earns nothing at all.
+
+Points are rounded once for the whole order (three lines of 0.40 earn 1 point, not 0) and then
+shared out across the eligible lines in proportion to their spend, so each award names its line
+and a refund of that line can take back exactly its share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from loyalty_sdk.core.allocation import line_nets, round_points, split_int
+from loyalty_sdk.core.hookspecs import hookimpl
+from loyalty_sdk.core.models import Award, LineItem, Member, Order
+from loyalty_sdk.core.program import EarnRules, Program
+
+RULE_ID = "earn.spend"
+
+
+def earns(line: LineItem, rules: EarnRules) -> bool:
+    """Whether ``line`` can earn points under ``rules`` (gift cards and exclusions cannot)."""
+    if line.gift_card:
+        return False
+    if line.product_id is not None and line.product_id in rules.exclude_product_ids:
+        return False
+    if line.sku is not None and line.sku in rules.exclude_skus:
+        return False
+    return not (line.collections & rules.exclude_collections)
+
+
+def points_label(points: int) -> str:
+    """``"1 point"``, ``"25 points"``."""
+    return f"{points} point" if abs(points) == 1 else f"{points} points"
+
+
+@hookimpl(trylast=True)
+def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequence[Award]:
+    """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
+    rules = program.earn
+    nets = line_nets(order)
+    eligible = [line for line in order.lines if earns(line, rules) and nets[line.line_id] > 0]
+    spend = sum((nets[line.line_id] for line in eligible), Decimal(0))
+    if not eligible or spend < rules.min_order:
+        return []
+    total = round_points(spend * rules.rate(order.currency), rules.rounding)
+    shares = split_int(total, [nets[line.line_id] for line in eligible])
+    return [
+        Award(points, f"{points_label(points)} on {line.title or f'line {line.line_id}'}", RULE_ID, line.line_id)
+        for line, points in zip(eligible, shares, strict=True)
+        if points > 0
+    ]

@@ -1,0 +1,227 @@
+"""VIP tiers: which tier a member holds, from the points, spend or orders that qualify.
+
+A member moves up the moment their qualifying total reaches a tier's threshold, and moves down
+only once the period that earned the tier is over, plus ``tiers.grace_days``:
+
+- ``lifetime``: everything ever counted qualifies; only a clawback can take a member down.
+- ``calendar_year`` (the program's time zone): a tier reached in year Y is held for the rest of
+  Y, all of Y+1 and ``grace_days`` into Y+2.
+- ``rolling``: a tier reached at any moment t (the total of the ``window_days`` up to t) is held
+  until t + ``window_days`` + ``grace_days``.
+
+Only released points qualify: the engine passes no pending points. A clawback is a negative
+event and lowers the total of the period its ``at`` falls in, so a refund that undoes the points
+that earned this period's tier takes that tier away, while a tier earned in an earlier period
+stays held. A total below zero counts as zero, so a base tier at threshold 0 is a floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from attrs import frozen
+
+from loyalty_sdk.core.errors import InvalidInput
+from loyalty_sdk.core.hookspecs import hookimpl
+from loyalty_sdk.core.models import Member, QualifyingEvent, TierDecision, TierStats
+from loyalty_sdk.core.program import Program, TierLevel, Tiers
+
+Amount = int | Decimal
+
+
+@frozen
+class Qualification:
+    """A tier earned in one period: the total that earned it and when the hold ends."""
+
+    level: TierLevel | None
+    value: Amount
+    period: str | None
+    """The year, the day a rolling total reached the tier, or ``lifetime``; None: held from the start."""
+    held_until: datetime | None
+    current: bool
+    """Whether the period is still running at ``as_of`` (the member qualifies now)."""
+
+
+_Found = tuple[list[Qualification], Amount, str]
+"""What a window yields: the periods still held, the current total and how to name its span."""
+
+
+def metric_value(event: QualifyingEvent, metric: str) -> Amount:
+    """What one event adds to ``metric`` (``points``, ``spend`` or ``orders``); may be negative."""
+    return getattr(event, metric)
+
+
+def tier_by(levels: Sequence[TierLevel], value: Amount) -> TierLevel | None:
+    """The highest level whose threshold ``value`` reaches; None if it reaches none."""
+    value = max(value, 0)  # clawbacks dated in a later period must not push a member below the base tier
+    reached = None
+    for level in levels:  # ascending, as the program validates
+        if level.threshold <= value:
+            reached = level
+    return reached
+
+
+def total(events: Iterable[QualifyingEvent], metric: str, start: datetime | None, end: datetime) -> Amount:
+    """Sum of ``metric`` over events with ``start < at <= end`` (no lower bound when start is None)."""
+    return sum(
+        (metric_value(e, metric) for e in events if (start is None or e.at > start) and e.at <= end),
+        Decimal(0) if metric == "spend" else 0,
+    )
+
+
+def year_start(year: int, zone: ZoneInfo) -> datetime:
+    """Local midnight of January 1st: where a calendar-year period begins."""
+    return datetime(year, 1, 1, tzinfo=zone)
+
+
+def calendar_hold_end(year: int, tiers: Tiers, zone: ZoneInfo) -> datetime:
+    """When a tier qualified in ``year`` lapses: after all of the next year plus the grace days."""
+    # Wall-clock arithmetic on the local zone, so the hold ends at local midnight whatever DST does.
+    return year_start(year + 2, zone) + timedelta(days=tiers.grace_days)
+
+
+def rolling_segments(
+    events: Iterable[QualifyingEvent], metric: str, window_days: int
+) -> list[tuple[datetime | None, Amount]]:
+    """The rolling total as steps: ``(start, total)`` holds from start until the next start.
+
+    The total over ``(t - window_days, t]`` only changes when an event enters (at its ``at``) or
+    leaves the window (``window_days`` later). The first step starts at None (the distant past).
+    """
+    window = timedelta(days=window_days)
+    zero: Amount = Decimal(0) if metric == "spend" else 0
+    changes: dict[datetime, Amount] = {}
+    for event in events:
+        at = event.at.astimezone(UTC)  # one zone so equal instants share a key and days are 24 hours
+        value = metric_value(event, metric)
+        changes[at] = changes.get(at, zero) + value
+        changes[at + window] = changes.get(at + window, zero) - value
+    steps: list[tuple[datetime | None, Amount]] = [(None, zero)]
+    running = zero
+    for at in sorted(changes):
+        running += changes[at]
+        steps.append((at, running))
+    return steps
+
+
+def _calendar(events: Sequence[QualifyingEvent], as_of: datetime, program: Program) -> _Found:
+    tiers, zone = program.tiers, program.zone
+    year = as_of.astimezone(zone).year
+    totals: dict[int, Amount] = {year: Decimal(0) if tiers.metric == "spend" else 0}
+    for event in events:
+        event_year = event.at.astimezone(zone).year
+        totals[event_year] = totals.get(event_year, 0) + metric_value(event, tiers.metric)
+    found = []
+    for event_year, value in totals.items():
+        end = calendar_hold_end(event_year, tiers, zone)
+        if as_of < end:
+            found.append(Qualification(tier_by(tiers.levels, value), value, str(event_year), end, event_year == year))
+    return found, totals[year], f"in {year}"
+
+
+def _rolling(events: Sequence[QualifyingEvent], as_of: datetime, program: Program) -> _Found:
+    tiers, zone = program.tiers, program.zone
+    steps = rolling_segments(events, tiers.metric, tiers.window_days)
+    hold = timedelta(days=tiers.window_days + tiers.grace_days)
+    earliest = as_of - hold  # a total reached after this moment is still held at as_of
+    latest: dict[int, int] = {}  # per tier rank, the last step that reached it while still held
+    for index, (start, value) in enumerate(steps):
+        end = steps[index + 1][0] if index + 1 < len(steps) else None
+        if (start is not None and start > as_of) or (end is not None and end <= earliest):
+            continue
+        latest[_rank(program, tier_by(tiers.levels, value))] = index
+    found = []
+    for index in latest.values():
+        start, value = steps[index]
+        level = tier_by(tiers.levels, value)
+        threshold = level.threshold if level is not None else Decimal("Infinity")
+        # The hold ends window+grace after the unbroken stretch at or above the threshold ends,
+        # which lies after as_of when the member still qualifies now.
+        run_end = next((at for at, later in steps[index + 1 :] if max(later, 0) < threshold), None)
+        run_start = start
+        for earlier_start, earlier in reversed(steps[:index]):
+            if max(earlier, 0) < threshold:
+                break
+            run_start = earlier_start
+        period = run_start.astimezone(zone).date().isoformat() if run_start is not None else None
+        current = index + 1 == len(steps) or steps[index + 1][0] > as_of
+        found.append(Qualification(level, value, period, run_end + hold if run_end is not None else None, current))
+    now = total(events, tiers.metric, as_of - timedelta(days=tiers.window_days), as_of)
+    return found, now, f"in the {tiers.window_days} days to {as_of.astimezone(zone).date().isoformat()}"
+
+
+def _lifetime(events: Sequence[QualifyingEvent], as_of: datetime, program: Program) -> _Found:
+    value = total(events, program.tiers.metric, None, as_of)
+    return [Qualification(tier_by(program.tiers.levels, value), value, "lifetime", None, True)], value, "lifetime"
+
+
+_WINDOWS: dict[str, Callable[[Sequence[QualifyingEvent], datetime, Program], _Found]] = {
+    "calendar_year": _calendar,
+    "rolling": _rolling,
+    "lifetime": _lifetime,
+}
+
+
+def _rank(program: Program, level: TierLevel | None) -> int:
+    return program.tiers.rank(level.id) if level is not None else -1
+
+
+def _amount(metric: str, value: Amount, currency: str) -> str:
+    if metric == "spend":
+        return f"{value:,} {currency} spend"
+    unit = "point" if metric == "points" else "order"
+    return f"{value:,} {unit}" if abs(value) == 1 else f"{value:,} {unit}s"
+
+
+def _json(value: Amount) -> int | str:
+    return value if isinstance(value, int) else str(value)
+
+
+def decide(stats: TierStats, program: Program) -> TierDecision:
+    """The tier held at ``stats.as_of``: the highest tier any still-held period earned."""
+    tiers = program.tiers
+    if not tiers.levels:
+        return TierDecision(None, "no tiers", {})
+    if not isinstance(stats.as_of, datetime) or stats.as_of.utcoffset() is None:
+        raise InvalidInput(
+            f"stats.as_of must be a timezone-aware datetime, got {stats.as_of!r}", field="as_of", value=stats.as_of
+        )
+    as_of = stats.as_of.astimezone(UTC)  # windows count 24-hour days, whatever zone the caller used
+    events = [e for e in stats.events if e.at <= as_of]  # nothing after as_of may qualify
+    found, now, span = _WINDOWS[tiers.window](events, as_of, program)
+    # Highest tier first; among equals the current period, then the hold that lasts longest.
+    far = datetime.max.replace(tzinfo=UTC)
+    best = max(found, key=lambda q: (_rank(program, q.level), q.current, q.held_until or far))
+    level = best.level
+    held_until = best.held_until if level is not None and level.threshold > 0 else None
+    zone = program.zone
+    if best.current:
+        above = _rank(program, level) + 1
+        following = tiers.levels[above] if above < len(tiers.levels) else None
+        if following is not None and (level is None or level.threshold <= 0):
+            reason = f"below {following.id} ({max(now, 0):,} < {following.threshold:,})"
+        else:
+            reason = f"qualified: {_amount(tiers.metric, now, program.program.currency)} {span}"
+    else:
+        until = held_until.astimezone(zone).date().isoformat() if held_until is not None else "further notice"
+        reason = f"held from {best.period} until {until}"
+    inputs: dict[str, Any] = {
+        "metric": tiers.metric,
+        "value": _json(best.value),
+        "current_value": _json(now),
+        "window": tiers.window,
+        "period": best.period,
+        "threshold": str(level.threshold) if level is not None else None,
+        "held_until": held_until.astimezone(zone).isoformat() if held_until is not None else None,
+    }
+    return TierDecision(level.id if level is not None else None, reason, inputs)
+
+
+@hookimpl(trylast=True)
+def loyalty_resolve_tier(member: Member, stats: TierStats, program: Program) -> TierDecision:
+    """The built-in tier rule; any plugin of yours that answers decides first."""
+    return decide(stats, program)
