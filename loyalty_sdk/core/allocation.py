@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-from loyalty_sdk.core.models import Order
+from typing import TYPE_CHECKING
+
 from loyalty_sdk.core.money import MINOR_UNITS
+
+if TYPE_CHECKING:
+    from loyalty_sdk.core.models import Order
 
 ROUNDING = {
     "floor": ROUND_FLOOR,
@@ -31,53 +35,66 @@ def split_int(total: int, weights: Sequence[Decimal | int]) -> list[int]:
     Each part gets the floor of its share; the units left over go to the largest remainders
     (earliest first on ties), so the result is deterministic. Weights must not be negative.
     """
-    weight_sum = sum(weights)
     if not weights:
         return []
+    # Shares are compared as integers: exact, and far cheaper than Decimal division.
+    ints = [w if type(w) is int else int(w.scaleb(6).to_integral_value()) for w in weights]
+    weight_sum = sum(ints)
     if weight_sum == 0:
-        return [total] + [0] * (len(weights) - 1) if total else [0] * len(weights)
+        return [total] + [0] * (len(ints) - 1) if total else [0] * len(ints)
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
-    shares = [Decimal(magnitude) * Decimal(w) / Decimal(weight_sum) for w in weights]
-    parts = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in shares]
+    parts = []
+    remainders = []
+    for w in ints:
+        part, rest = divmod(magnitude * w, weight_sum)
+        parts.append(part)
+        remainders.append(rest)
     left = magnitude - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-(shares[i] - parts[i]), i))
-    for i in order[:left]:
-        parts[i] += 1
-    return [sign * p for p in parts]
+    if left:
+        for i in sorted(range(len(ints)), key=lambda i: (-remainders[i], i))[:left]:
+            parts[i] += 1
+    return [sign * p for p in parts] if sign < 0 else parts
 
 
-def line_nets(order: Order) -> dict[str, Decimal]:
-    """Merchandise value of each line after its own discount, its share of the order discount
-    and, when prices include tax, the tax it contains. Shipping is never part of a line.
+def line_nets(order: Order) -> dict[str, int]:
+    """Merchandise value of each line, in minor units, after its own discount, its share of the
+    order discount and, when prices include tax, the tax it contains. Shipping is never part of
+    a line.
 
-    The order discount is allocated in proportion to each line's value after line discounts,
-    in minor units, so the allocation adds up to the discount exactly. Gift card lines take no
-    share (the discount did not buy a gift card) and are returned as they are; whether they earn
-    is the earning rule's business.
+    The order discount is allocated in proportion to what the customer paid for each line after
+    line discounts, in minor units, so the allocation adds up to the discount exactly. Gift card
+    lines take no share (the discount did not buy a gift card) and are returned as they are;
+    whether they earn is the earning rule's business.
     """
     exponent = MINOR_UNITS[order.currency]
-    with_tax: dict[str, Decimal] = {}
-    after_line: dict[str, Decimal] = {}
+    taxed = order.taxes_included
+    paid: list[int] = []  # what the customer paid for the line, tax included if prices include it
+    nets: list[int] = []
     for line in order.lines:
-        value = line.gross
+        value = minor(line.unit_price.amount, exponent) * line.quantity
         if line.discount is not None:
-            value -= line.discount.amount
-        with_tax[line.line_id] = max(value, Decimal(0))
-        if order.taxes_included and line.tax is not None:
-            value -= line.tax.amount
-        after_line[line.line_id] = max(value, Decimal(0))
-    if order.order_discount is not None and order.order_discount.amount:
-        # Shares follow what the customer paid per line (tax included when prices include it);
-        # a tax-inclusive share is then reduced by the line's tax ratio, as the discount
-        # lowered the tax too.
-        sharing = [line.line_id for line in order.lines if not line.gift_card and with_tax[line.line_id] > 0]
-        discount_minor = order.order_discount.to_minor()
-        weights = [with_tax[i] for i in sharing]
-        for line_id, part in zip(sharing, split_int(discount_minor, weights), strict=True):
-            share = Decimal(part).scaleb(-exponent)
-            if with_tax[line_id] != after_line[line_id]:
-                share = share * after_line[line_id] / with_tax[line_id]
-            after_line[line_id] = max(after_line[line_id] - share, Decimal(0))
-    quantum = Decimal(1).scaleb(-exponent)
-    return {line_id: value.quantize(quantum) for line_id, value in after_line.items()}
+            value -= minor(line.discount.amount, exponent)
+        value = max(value, 0)
+        paid.append(value)
+        if taxed and line.tax is not None:
+            value = max(value - minor(line.tax.amount, exponent), 0)
+        nets.append(value)
+    discount = order.order_discount
+    if discount is not None and discount.amount:
+        sharing = [i for i, line in enumerate(order.lines) if not line.gift_card and paid[i] > 0]
+        parts = split_int(minor(discount.amount, exponent), [paid[i] for i in sharing])
+        for i, part in zip(sharing, parts, strict=True):
+            if nets[i] != paid[i]:
+                # A tax-inclusive share lowered the tax too: only the net part of it counts.
+                part = part * nets[i] // paid[i]
+            nets[i] = max(nets[i] - part, 0)
+    return {line.line_id: net for line, net in zip(order.lines, nets, strict=True)}
+
+
+def minor(amount: Decimal, exponent: int) -> int:
+    """``amount`` in integer minor units, rounded half-even to the currency's precision."""
+    scaled = amount.scaleb(exponent)
+    if scaled == scaled.to_integral_value():
+        return int(scaled)
+    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))

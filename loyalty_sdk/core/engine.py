@@ -10,7 +10,7 @@ from typing import Any
 
 from attrs import frozen
 
-from loyalty_sdk.core.allocation import line_nets
+from loyalty_sdk.core.allocation import minor
 from loyalty_sdk.core.ledger import Credit, OrderRecord
 from loyalty_sdk.core.models import Activity, ActivityHistory, Award, Member, Order
 from loyalty_sdk.core.money import MINOR_UNITS
@@ -21,10 +21,6 @@ from loyalty_sdk.core.program import Program
 def payload_hash(*parts: object) -> str:
     """A stable fingerprint of a request, to tell a replay from a reused key."""
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-
-
-def _minor(amount: Any, currency: str) -> int:
-    return int(amount.scaleb(MINOR_UNITS[currency]).to_integral_value())
 
 
 @frozen
@@ -47,7 +43,7 @@ class Engine:
     def evaluate_order(self, order: Order, member: Member) -> Evaluation:
         awards = tuple(self.host.order_awards(order, member, self.program))
         points = sum(a.points for a in awards)
-        return Evaluation(order, awards, max(points, 0), line_nets(order))
+        return Evaluation(order, awards, max(points, 0), order.line_nets)
 
     def order_credit(self, evaluation: Evaluation, member: Member, shop_id: str, recorded_at: datetime) -> Credit:
         """The ledger credit for an evaluated order, with the line awards kept for clawback."""
@@ -64,7 +60,7 @@ class Engine:
         currency = order.currency
         nets = evaluation.nets
         lines = {
-            line.line_id: [line.quantity, _minor(nets[line.line_id], currency), per_line.get(line.line_id, 0)]
+            line.line_id: [line.quantity, nets[line.line_id], per_line.get(line.line_id, 0)]
             for line in order.lines
         }
         # Only the lines that earned are "eligible": refunds of other lines take nothing back.
@@ -99,7 +95,8 @@ class Engine:
             },
             tier_spend_minor=eligible_minor if currency == program.program.currency else 0,
             tier_orders=1,
-            order=OrderRecord(order.order_id, placed, currency, _minor(gross, currency), eligible_minor, order.source),
+            order=OrderRecord(order.order_id, placed, currency, minor(gross, MINOR_UNITS[currency]), eligible_minor,
+                              order.source),
             order_id=order.order_id,
         )
 

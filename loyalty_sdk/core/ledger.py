@@ -150,7 +150,7 @@ def credit_many(conn: Connection, credits: Sequence[Credit]) -> list[Posted]:
 _SQLITE_TXN = (
     "INSERT INTO transactions (shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id,"
     " refers_to, reason, cause, detail, event_at, recorded_at, program_version, tier_points,"
-    " tier_spend_minor, tier_orders, activity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " tier_spend_minor, tier_orders, tier_at, activity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     " ON CONFLICT (shop_id, idempotency_key) DO NOTHING"
 )
 _SQLITE_MEMBER = (
@@ -205,7 +205,7 @@ def _credit_sqlite(conn: Connection, c: Credit) -> Posted:
         (
             c.shop_id, c.member_id, c.key, c.payload_hash, c.kind, c.points, c.order_id, c.refers_to,
             c.reason, json.dumps(c.cause), json.dumps(c.detail), event_at, _sqlite_stamp(c.recorded_at),
-            c.program_version, qualifying, c.tier_spend_minor, c.tier_orders, c.activity,
+            c.program_version, qualifying, c.tier_spend_minor, c.tier_orders, event_at, c.activity,
         ),
     )
     if cursor.rowcount == 0:
@@ -257,10 +257,10 @@ _POSTGRES_CREDIT = """
 WITH txn AS (
   INSERT INTO transactions (shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id,
     refers_to, reason, cause, detail, event_at, recorded_at, program_version, tier_points,
-    tier_spend_minor, tier_orders, activity)
+    tier_spend_minor, tier_orders, tier_at, activity)
   VALUES (%(shop)s, %(member)s, %(key)s, %(hash)s, %(kind)s, %(points)s, %(order_id)s, %(refers_to)s,
     %(reason)s, %(cause)s, %(detail)s, %(event_at)s, %(recorded_at)s, %(version)s, %(qualifying)s,
-    %(spend)s, %(orders)s, %(activity)s)
+    %(spend)s, %(orders)s, %(event_at)s, %(activity)s)
   ON CONFLICT (shop_id, idempotency_key) DO NOTHING
   RETURNING id
 ), m AS (
@@ -404,6 +404,8 @@ class Movement:
     tier_orders: int = 0
     release_lot: int | None = None
     release_remaining: int | None = None
+    tier_at: datetime | None = None
+    """When the tier contributions count (default: ``event_at``)."""
     lifetime_delta: int = 0
     """Change to the member's net lifetime points (clawbacks lower it)."""
     event_kind: str | None = "points_posted"
@@ -422,6 +424,7 @@ def move(conn: Connection, m: Movement) -> Posted:
                 "refers_to": m.refers_to, "reason": m.reason, "cause": dict(m.cause), "detail": dict(m.detail),
                 "event_at": utc(m.event_at), "recorded_at": utc(m.recorded_at), "program_version": m.program_version,
                 "tier_points": m.tier_points, "tier_spend_minor": m.tier_spend_minor, "tier_orders": m.tier_orders,
+                "tier_at": utc(m.tier_at or m.event_at),
             },
         ).scalar_one()
     except IntegrityError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -152,6 +153,14 @@ class Order:
                 field=name,
                 value=money.currency,
             )
+
+    @cached_property
+    def line_nets(self) -> dict[str, int]:
+        """Each line's merchandise value in minor units, after discounts and included tax
+        (computed once per order; see :func:`loyalty_sdk.core.allocation.line_nets`)."""
+        from loyalty_sdk.core.allocation import line_nets
+
+        return line_nets(self)
 
     def line(self, line_id: str) -> LineItem:
         for line in self.lines:

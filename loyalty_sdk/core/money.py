@@ -102,7 +102,9 @@ class Money:
         return MINOR_UNITS[self.currency]
 
     def to_minor(self) -> int:
-        return int(self.quantized().amount.scaleb(self.exponent))
+        """Integer minor units (cents, yen, fils), rounded half-even to the currency's precision."""
+        scaled = self.amount.scaleb(MINOR_UNITS[self.currency])
+        return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
 
     def quantized(self) -> Money:
         """Rounded to the currency's minor unit (banker's rounding, as accounting does)."""

@@ -125,7 +125,9 @@ def _previous(conn: Connection, shop_id: str, order_id: str) -> list[Any]:
 
 
 def _order_lot(conn: Connection, earn_txn: int) -> Any:
-    return conn.execute(select(lots.c.id, lots.c.status).where(lots.c.transaction_id == earn_txn)).first()
+    return conn.execute(
+        select(lots.c.id, lots.c.status, lots.c.earned_at, lots.c.available_at).where(lots.c.transaction_id == earn_txn)
+    ).first()
 
 
 def take_back(
@@ -140,6 +142,10 @@ def take_back(
     member = ledger.lock_member(conn, shop_id, member_id)
     own = _order_lot(conn, earn_txn)
     own_id = own.id if own is not None else None
+    # The refund undoes the order's own qualification: date it when that counted.
+    tier_at = None
+    if own is not None:
+        tier_at = ledger.stored(own.available_at if own.status == "available" else own.earned_at)
     pending_draws, rest = ledger.plan_draws(ledger.open_lots(conn, shop_id, member_id, "pending"), points, own_id)
     available_draws, rest = ledger.plan_draws(ledger.open_lots(conn, shop_id, member_id, "available"), rest, own_id)
     from_pending = sum(d.points for d in pending_draws)
@@ -160,7 +166,7 @@ def take_back(
         draws=tuple(pending_draws + available_draws), points=-taken,
         cause={"order_id": order_id, "policy": policy.spent_points}, detail=detail, order_id=order_id,
         refers_to=earn_txn, tier_points=-(from_available + negative), tier_spend_minor=-spend_minor,
-        tier_orders=orders_delta, lifetime_delta=-(from_pending + from_available + negative),
+        tier_orders=orders_delta, tier_at=tier_at, lifetime_delta=-(from_pending + from_available + negative),
     ))
     if taken or spend_minor or orders_delta:
         tiering.reevaluate(books, conn, member_id, at, clawback=True)

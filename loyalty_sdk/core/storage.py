@@ -29,6 +29,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
 
 metadata = MetaData(
     naming_convention={
@@ -98,6 +99,9 @@ transactions = Table(
     Column("tier_points", BigInteger, nullable=False, default=0),
     Column("tier_spend_minor", BigInteger, nullable=False, default=0),
     Column("tier_orders", Integer, nullable=False, default=0),
+    # When those contributions count: the event itself, or for a clawback the moment the
+    # order's own contribution counted, so a refund undoes exactly what the order qualified.
+    Column("tier_at", Stamp, nullable=False),
     Column("activity", String(64)),
     UniqueConstraint("shop_id", "idempotency_key"),
     Index(None, "shop_id", "member_id", "id"),
@@ -231,8 +235,10 @@ def open_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        if memory:  # one shared connection, or every checkout would see an empty database
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:

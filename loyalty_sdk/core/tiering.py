@@ -37,19 +37,19 @@ def lookback(program: Program, as_of: datetime) -> datetime | None:
 
 def _events_query(shop_id: str, since: datetime | None, as_of: datetime):
     c = transactions.c
-    query = select(c.member_id, c.event_at, c.tier_points, c.tier_spend_minor, c.tier_orders).where(
+    query = select(c.member_id, c.tier_at, c.tier_points, c.tier_spend_minor, c.tier_orders).where(
         c.shop_id == shop_id,
-        c.event_at <= utc(as_of),
+        c.tier_at <= utc(as_of),
         or_(c.tier_points != 0, c.tier_spend_minor != 0, c.tier_orders != 0),
     )
     if since is not None:
-        query = query.where(c.event_at > utc(since))
-    return query.order_by(c.member_id, c.event_at, c.id)
+        query = query.where(c.tier_at > utc(since))
+    return query.order_by(c.member_id, c.tier_at, c.id)
 
 
 def _event(row: Any, exponent: int) -> QualifyingEvent:
     return QualifyingEvent(
-        at=stored(row.event_at),
+        at=stored(row.tier_at),
         points=row.tier_points,
         spend=Decimal(row.tier_spend_minor).scaleb(-exponent),
         orders=row.tier_orders,

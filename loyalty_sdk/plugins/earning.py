@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from loyalty_sdk.core.allocation import line_nets, round_points, split_int
+from loyalty_sdk.core.allocation import round_points, split_int
 from loyalty_sdk.core.hookspecs import hookimpl
 from loyalty_sdk.core.models import Award, LineItem, Member, Order
+from loyalty_sdk.core.money import MINOR_UNITS
 from loyalty_sdk.core.program import EarnRules, Program
 
 RULE_ID = "earn.spend"
@@ -44,9 +45,9 @@ def points_label(points: int) -> str:
 def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequence[Award]:
     """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
     rules = program.earn
-    nets = line_nets(order)
+    nets = order.line_nets
     eligible = [line for line in order.lines if earns(line, rules) and nets[line.line_id] > 0]
-    spend = sum((nets[line.line_id] for line in eligible), Decimal(0))
+    spend = Decimal(sum(nets[line.line_id] for line in eligible)).scaleb(-MINOR_UNITS[order.currency])
     if not eligible or spend < rules.min_order:
         return []
     total = round_points(spend * rules.rate(order.currency), rules.rounding)

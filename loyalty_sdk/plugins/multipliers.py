@@ -21,7 +21,8 @@ that line's share. A campaign's ``max_bonus_points`` caps its bonus per order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -45,25 +46,48 @@ def times(multiplier: Decimal) -> str:
     return f"{multiplier.normalize():f}x"
 
 
-def _started(bound: datetime | date, local: datetime) -> bool:
+class CampaignRule(NamedTuple):
+    """A campaign prepared once per program: its window as instants and its bonus source."""
+
+    campaign: Campaign
+    source: Source
+    starts: datetime | None
+    ends: datetime | None
+    """Exclusive end instant."""
+    every_line: bool
+
+    def active(self, at: datetime, tier: str | None) -> bool:
+        if self.starts is not None and at < self.starts:
+            return False
+        if self.ends is not None and at >= self.ends:
+            return False
+        return not self.campaign.tiers or tier in self.campaign.tiers
+
+
+def _instant(bound: datetime | date, zone: ZoneInfo, *, end: bool) -> datetime:
     if isinstance(bound, datetime):
         # An offset in the program names an instant; a naive time is the shop's wall clock.
-        return local >= bound if bound.tzinfo is not None else local.replace(tzinfo=None) >= bound
-    return local.date() >= bound
+        return bound if bound.tzinfo is not None else bound.replace(tzinfo=zone)
+    # A date that ends a campaign means "through that whole local day".
+    day = bound + timedelta(days=1) if end else bound
+    return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def _not_ended(bound: datetime | date, local: datetime) -> bool:
-    if isinstance(bound, datetime):
-        return local < bound if bound.tzinfo is not None else local.replace(tzinfo=None) < bound
-    return local.date() <= bound
+def _utc(bound: datetime) -> datetime:
+    # Compared against every order: UTC offsets are free to compute, a zone's are not.
+    return bound.astimezone(UTC)
 
 
-def campaign_active(campaign: Campaign, at: datetime, program: Program) -> bool:
-    """Whether ``campaign`` runs at the aware datetime ``at``, judged in the shop's time zone."""
-    local = at.astimezone(program.zone)
-    if campaign.starts is not None and not _started(campaign.starts, local):
-        return False
-    return campaign.ends is None or _not_ended(campaign.ends, local)
+def campaign_rule(campaign: Campaign, program: Program) -> CampaignRule:
+    zone = program.zone
+    label = f"{times(campaign.multiplier)} {campaign.name or f'campaign {campaign.id}'}"
+    return CampaignRule(
+        campaign,
+        Source(f"campaign.{campaign.id}", campaign.multiplier, label, campaign.max_bonus_points),
+        None if campaign.starts is None else _utc(_instant(campaign.starts, zone, end=False)),
+        None if campaign.ends is None else _utc(_instant(campaign.ends, zone, end=True)),
+        not (campaign.collections or campaign.skus or campaign.product_ids),
+    )
 
 
 def campaign_covers(campaign: Campaign, line: LineItem) -> bool:
@@ -75,44 +99,69 @@ def campaign_covers(campaign: Campaign, line: LineItem) -> bool:
     )
 
 
+class Prepared(NamedTuple):
+    campaigns: tuple[CampaignRule, ...]
+    tiers: dict[str, Source]
+    factors: dict[tuple[tuple[Source, ...], Source | None], tuple[dict[str, Decimal], bool]]
+    """line_factors results by (campaigns, tier): a handful per program, reused by every order."""
+
+
+_PREPARED: dict[int, tuple[Program, Prepared]] = {}
+
+
+def prepared(program: Program) -> Prepared:
+    """Campaign windows and labels, computed once per program rather than once per order."""
+    entry = _PREPARED.get(id(program))
+    if entry is not None and entry[0] is program:
+        return entry[1]
+    tiers = {}
+    for level in program.tiers.levels:
+        if level.multiplier != 1:
+            label = f"{times(level.multiplier)} {level.name or level.id} tier"
+            tiers[level.id] = Source(f"tier.{level.id}", level.multiplier, label)
+    result = Prepared(tuple(campaign_rule(c, program) for c in program.campaigns), tiers, {})
+    if len(_PREPARED) > 64:  # programs are few; don't let a reload loop grow this forever
+        _PREPARED.clear()
+    _PREPARED[id(program)] = (program, result)
+    return result
+
+
 def tier_source(member: Member, program: Program) -> Source | None:
     """The member's tier multiplier as a source, or None when the tier multiplies by 1."""
-    level = program.tiers.level(member.tier)
-    if level is None or level.multiplier == 1:
-        return None
-    return Source(f"tier.{level.id}", level.multiplier, f"{times(level.multiplier)} {level.name or level.id} tier")
+    return prepared(program).tiers.get(member.tier) if member.tier is not None else None
 
 
-def combine(base: int, sources: Sequence[Source], mode: str) -> tuple[Decimal, dict[str, Decimal]]:
-    """The combined multiplier of ``sources`` and each source's exact share of the bonus on ``base``."""
+def combine(sources: Sequence[Source], mode: str) -> tuple[Decimal, dict[str, Decimal]]:
+    """The combined multiplier of ``sources`` and each source's share of the bonus per point."""
     if mode == "highest":
         best = max(sources, key=lambda source: source.multiplier)  # first of equals: program order
-        return best.multiplier, {best.rule_id: base * (best.multiplier - 1)}
+        return best.multiplier, {best.rule_id: best.multiplier - 1}
     if mode == "add":
         return (
             1 + sum((s.multiplier - 1 for s in sources), Decimal(0)),
-            {s.rule_id: base * (s.multiplier - 1) for s in sources},
+            {s.rule_id: s.multiplier - 1 for s in sources},
         )
     running, shares = Decimal(1), {}
     for source in sources:
         # Each later source multiplies what the earlier ones already made, so shares add up.
-        shares[source.rule_id] = base * running * (source.multiplier - 1)
+        shares[source.rule_id] = running * (source.multiplier - 1)
         running *= source.multiplier
     return running, shares
 
 
-def line_shares(
-    base: int, campaigns: Sequence[Source], tier: Source | None, stacking: Stacking
+def line_factors(
+    campaigns: Sequence[Source], tier: Source | None, stacking: Stacking
 ) -> tuple[dict[str, Decimal], bool]:
-    """Each source's exact bonus on one line of ``base`` points, and whether max_multiplier cut it."""
+    """Each source's bonus per point on a line these sources cover, and whether
+    ``max_multiplier`` cut it. Independent of the line's points, so computed once per set."""
     if stacking.include_tier or tier is None:
-        combined, shares = combine(base, [*campaigns, *([tier] if tier else [])], stacking.mode)
+        combined, shares = combine([*campaigns, *([tier] if tier else [])], stacking.mode)
     elif campaigns:
-        combined, shares = combine(base, campaigns, stacking.mode)
+        combined, shares = combine(campaigns, stacking.mode)
         if tier.multiplier > combined:
-            combined, shares = combine(base, [tier], stacking.mode)
+            combined, shares = combine([tier], stacking.mode)
     else:
-        combined, shares = combine(base, [tier], stacking.mode)
+        combined, shares = combine([tier], stacking.mode)
     cap = stacking.max_multiplier
     if cap is None or combined <= cap or combined == 1:
         return shares, False
@@ -129,49 +178,61 @@ def _round(value: Decimal, mode: str) -> int:
 @hookimpl(trylast=True)
 def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member, program: Program) -> Sequence[Award]:
     """Bonus awards for the line awards among ``awards``: one per source and line, never zero."""
+    rules = prepared(program)
+    at = order.placed_at
+    live = [rule for rule in rules.campaigns if rule.active(at, member.tier)]
+    tier = rules.tiers.get(member.tier) if member.tier is not None else None
+    if not (live or tier):
+        return []
     base: dict[str, int] = {}
     for award in awards:
         if award.line_id is not None:
             base[award.line_id] = base.get(award.line_id, 0) + award.points
-    live = [
-        c
-        for c in program.campaigns
-        if campaign_active(c, order.placed_at, program) and (not c.tiers or member.tier in c.tiers)
-    ]
-    tier = tier_source(member, program)
-    if not base or not (live or tier):
+    if not base:
         return []
-    sources = {
-        f"campaign.{c.id}": Source(
-            f"campaign.{c.id}", c.multiplier, f"{times(c.multiplier)} {c.name or f'campaign {c.id}'}", c.max_bonus_points
-        )
-        for c in live
-    }
+    sources = {rule.source.rule_id: rule.source for rule in live}
     if tier is not None:
         sources[tier.rule_id] = tier
-    exact: dict[str, dict[str, Decimal]] = {rule_id: {} for rule_id in sources}
-    capped: set[tuple[str, str]] = set()
+    # rule id -> [(line id, line points, bonus per point, capped)]
+    cells: dict[str, list[tuple[str, int, Decimal, bool]]] = {rule_id: [] for rule_id in sources}
+    factors = rules.factors
     for line in order.lines:
         points = base.get(line.line_id, 0)
-        covering = [sources[f"campaign.{c.id}"] for c in live if campaign_covers(c, line)]
-        if points <= 0 or not (covering or tier):
+        if points <= 0:
             continue
-        shares, was_capped = line_shares(points, covering, tier, program.stacking)
-        for rule_id, share in shares.items():
-            exact[rule_id][line.line_id] = share
-            if was_capped:
-                capped.add((rule_id, line.line_id))
+        covering = tuple(rule.source for rule in live if rule.every_line or campaign_covers(rule.campaign, line))
+        if not (covering or tier):
+            continue
+        found = factors.get((covering, tier))
+        if found is None:
+            found = factors[(covering, tier)] = line_factors(covering, tier, program.stacking)
+        shares, capped = found
+        for rule_id, factor in shares.items():
+            cells[rule_id].append((line.line_id, points, factor, capped))
 
     bonuses: list[Award] = []
-    for rule_id, cells in exact.items():
+    rounding = program.earn.rounding
+    for rule_id, lines in cells.items():
+        if not lines:
+            continue
         source = sources[rule_id]
-        total = _round(sum(cells.values(), Decimal(0)), program.earn.rounding)
+        first = lines[0][2]
+        if all(factor == first for _, _, factor, _ in lines):
+            # One factor for every line: integer weights, one Decimal product.
+            weights: list[int] | list[Decimal] = [points for _, points, _, _ in lines]
+            total = _round(sum(weights) * first, rounding)
+        else:
+            weights = [points * factor for _, points, factor, _ in lines]
+            total = _round(sum(weights, Decimal(0)), rounding)
+            weights = [abs(w) for w in weights]
         limit = ""
         if source.max_bonus_points is not None and total > source.max_bonus_points:
             total, limit = source.max_bonus_points, f" (limited to {source.max_bonus_points} bonus points per order)"
-        parts = split_int(total, [abs(share) for share in cells.values()]) if cells else []
-        for line_id, points in zip(cells, parts, strict=True):
+        parts = split_int(total, weights) if len(lines) > 1 else [total]
+        for (line_id, _, _, capped), points in zip(lines, parts, strict=True):
             if points:
-                cap = f" (capped at {times(program.stacking.max_multiplier)})" if (rule_id, line_id) in capped else ""
-                bonuses.append(Award(points, f"{source.label}{cap}{limit}", rule_id, line_id))
+                reason = source.label + limit
+                if capped:
+                    reason = f"{source.label} (capped at {times(program.stacking.max_multiplier)}){limit}"
+                bonuses.append(Award(points, reason, rule_id, line_id))
     return bonuses

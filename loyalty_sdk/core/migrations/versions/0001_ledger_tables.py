@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:19:03.389821
+Create Date: 2026-11-22 19:19:39.034263
 """
 
 from alembic import op
@@ -98,6 +98,7 @@ def upgrade() -> None:
     sa.Column('tier_points', sa.BigInteger(), nullable=False),
     sa.Column('tier_spend_minor', sa.BigInteger(), nullable=False),
     sa.Column('tier_orders', sa.Integer(), nullable=False),
+    sa.Column('tier_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('activity', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_transactions_member_id_members')),
     sa.ForeignKeyConstraint(['refers_to'], ['transactions.id'], name=op.f('fk_transactions_refers_to_transactions')),
