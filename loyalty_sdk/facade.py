@@ -114,8 +114,12 @@ class Loyalty:
         return member
 
     def member(self, ref: Ref) -> Member:
-        with self.books.read() as conn:
-            return members.get(conn, self.shop_id, ref)
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            with self.books.read() as conn:
+                return members.get(conn, self.shop_id, ref)
+        ref = MemberRef.parse(ref)
+        with self.books.raw(write=False) as raw:  # the balance-read hot path
+            return members.lookup(raw, self.shop_id, [ref])[ref]
 
     def balance(self, ref: Ref) -> Balance:
         member = self.member(ref)

@@ -29,32 +29,30 @@ def round_points(value: Decimal, mode: str) -> int:
     return int(value.to_integral_value(rounding=ROUNDING[mode]))
 
 
-def split_int(total: int, weights: Sequence[Decimal | int]) -> list[int]:
+def split_int(total: int, weights: Sequence[int | Decimal]) -> list[int]:
     """Split ``total`` into integers proportional to ``weights`` that sum to ``total``.
 
     Each part gets the floor of its share; the units left over go to the largest remainders
-    (earliest first on ties), so the result is deterministic. Weights must not be negative.
+    (earliest first on ties), so the result is deterministic. Weights must not be negative;
+    Decimal weights are compared to six decimal places.
     """
-    if not weights:
-        return []
-    # Shares are compared as integers: exact, and far cheaper than Decimal division.
-    ints = [w if type(w) is int else int(w.scaleb(6).to_integral_value()) for w in weights]
-    weight_sum = sum(ints)
+    count = len(weights)
+    if count <= 1:
+        return [total] if count else []
+    if any(type(w) is not int for w in weights):
+        weights = [int(w.scaleb(6).to_integral_value()) for w in weights]  # type: ignore[union-attr]
+    weight_sum = sum(weights)
     if weight_sum == 0:
-        return [total] + [0] * (len(ints) - 1) if total else [0] * len(ints)
-    sign = -1 if total < 0 else 1
-    magnitude = abs(total)
-    parts = []
-    remainders = []
-    for w in ints:
-        part, rest = divmod(magnitude * w, weight_sum)
-        parts.append(part)
-        remainders.append(rest)
+        return [total] + [0] * (count - 1)
+    magnitude = -total if total < 0 else total
+    parts = [magnitude * w // weight_sum for w in weights]
     left = magnitude - sum(parts)
     if left:
-        for i in sorted(range(len(ints)), key=lambda i: (-remainders[i], i))[:left]:
+        remainders = [magnitude * w - part * weight_sum for w, part in zip(weights, parts)]
+        # sorted() is stable with reverse=True too: equal remainders keep line order.
+        for i in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
-    return [sign * p for p in parts] if sign < 0 else parts
+    return [-part for part in parts] if total < 0 else parts
 
 
 def line_nets(order: Order) -> dict[str, int]:
@@ -95,6 +93,7 @@ def line_nets(order: Order) -> dict[str, int]:
 def minor(amount: Decimal, exponent: int) -> int:
     """``amount`` in integer minor units, rounded half-even to the currency's precision."""
     scaled = amount.scaleb(exponent)
-    if scaled == scaled.to_integral_value():
-        return int(scaled)
+    whole = int(scaled)
+    if whole == scaled:
+        return whole
     return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))

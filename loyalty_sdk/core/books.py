@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from loyalty_sdk.core.engine import Engine as RuleEngine
-from loyalty_sdk.core.ledger import utc
+from loyalty_sdk.core.ledger import Raw, utc
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import Program
 from loyalty_sdk.core.storage import shops
@@ -38,6 +38,27 @@ class Books:
         """One write transaction: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
         with self._writer.begin() as conn:
             yield conn
+
+    @contextmanager
+    def raw(self, *, write: bool) -> Iterator[Raw]:
+        """The hot path's connection: a pooled driver connection without SQLAlchemy's
+        per-statement layers. With ``write``, one transaction (``BEGIN IMMEDIATE`` on SQLite)
+        that commits when the block ends and rolls back if it raises."""
+        pooled = self.db.raw_connection()
+        raw = Raw(pooled.driver_connection, self.db.dialect.name == "postgresql")
+        driver = raw.connection
+        try:
+            if write and not raw.postgres:
+                driver.execute("BEGIN IMMEDIATE")
+            yield raw
+            if write:
+                driver.commit() if raw.postgres else driver.execute("COMMIT")
+        except BaseException:
+            if raw.postgres or driver.in_transaction:
+                driver.rollback()
+            raise
+        finally:
+            pooled.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

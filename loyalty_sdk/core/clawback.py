@@ -8,8 +8,9 @@ takes back exactly what is left and the sum never exceeds what the order earned.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 from typing import Any
 
 from attrs import frozen
@@ -37,8 +38,8 @@ class ClawbackPlan:
     """Eligible merchandise refunded by this refund, in minor units."""
 
 
-def _floor(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+def _floor(value: Fraction) -> int:
+    return math.floor(value)
 
 
 def refunded_so_far(details: Iterable[Mapping[str, Any]]) -> RefundedSoFar:
@@ -54,20 +55,26 @@ def refunded_so_far(details: Iterable[Mapping[str, Any]]) -> RefundedSoFar:
     return RefundedSoFar(quantity, amount, unlined)
 
 
-def _fractions(earn: Mapping[str, Any], state: RefundedSoFar) -> tuple[dict[str, Decimal], Decimal]:
-    """Refunded share of each line and of the order's eligible amount."""
+def _fractions(earn: Mapping[str, Any], state: RefundedSoFar) -> tuple[dict[str, Fraction], Fraction]:
+    """Refunded share of each line and of the order's eligible amount, as exact fractions
+    (a Decimal 1/3 is 0.333..., and 30 points x 0.333... floors to 9 instead of 10)."""
     lines = earn["lines"]
-    eligible = Decimal(earn["eligible_minor"]) or Decimal(1)
-    shares: dict[str, Decimal] = {}
-    refunded_eligible = Decimal(state.unlined_minor)
+    eligible = Fraction(earn["eligible_minor"]) or Fraction(1)
+    # An amount refunded without lines (Stripe refunds have none) is spread over the eligible
+    # lines in proportion to their value, so it takes back points from each of them.
+    unlined = Fraction(state.unlined_minor) / eligible
+    shares: dict[str, Fraction] = {}
+    # With no eligible value to spread over, any amount refunded refunds the whole order.
+    refunded_eligible = Fraction(0) if earn["eligible_minor"] else Fraction(state.unlined_minor)
     for line_id, (qty, net_minor, points) in lines.items():
-        by_qty = Decimal(state.quantity.get(line_id, 0)) / qty if qty else Decimal(0)
-        by_amount = Decimal(state.amount_minor.get(line_id, 0)) / net_minor if net_minor else Decimal(0)
-        share = min(Decimal(1), by_qty + by_amount)
+        counts = points > 0 or not any(p for _, _, p in lines.values())
+        by_qty = Fraction(state.quantity.get(line_id, 0), qty) if qty else Fraction(0)
+        by_amount = Fraction(state.amount_minor.get(line_id, 0), net_minor) if net_minor else Fraction(0)
+        share = min(Fraction(1), by_qty + by_amount + (unlined if counts else 0))
         shares[line_id] = share
-        if points > 0 or not any(p for _, _, p in lines.values()):
+        if counts:
             refunded_eligible += share * net_minor
-    return shares, min(Decimal(1), refunded_eligible / eligible)
+    return shares, min(Fraction(1), refunded_eligible / eligible)
 
 
 def taken_back(earn: Mapping[str, Any], state: RefundedSoFar) -> int:

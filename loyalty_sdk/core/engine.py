@@ -23,6 +23,38 @@ def payload_hash(*parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+def _money(money: Any) -> tuple[str, str] | None:
+    return None if money is None else (str(money.amount), money.currency)
+
+
+def order_fingerprint(order: Order) -> str:
+    """The order's content that decides its points (cheaper than hashing its repr)."""
+    return payload_hash(
+        order.order_id, order.member.customer_id, order.member.email, order.placed_at.isoformat(), order.currency,
+        order.taxes_included, _money(order.order_discount), _money(order.shipping),
+        tuple(
+            (line.line_id, line.quantity, str(line.unit_price.amount), _money(line.discount), _money(line.tax),
+             line.product_id, line.sku, tuple(sorted(line.collections)), line.gift_card)
+            for line in order.lines
+        ),
+    )
+
+
+def order_reason(order_id: str, awards: tuple[Award, ...]) -> str:
+    """``order 1001: 60 points on spend, +20 3x Triple points on coffee``: one line per rule."""
+    by_rule: dict[str, list[Award]] = {}
+    for award in awards:
+        by_rule.setdefault(award.rule_id, []).append(award)
+    parts = []
+    for rule_id, group in by_rule.items():
+        points = sum(a.points for a in group)
+        if rule_id == "earn.spend":
+            parts.append(f"{points} points on spend")
+        else:
+            parts.append(f"{points:+d} {group[0].reason}")
+    return f"order {order_id}: " + ", ".join(parts) if parts else f"order {order_id}: no points"
+
+
 @frozen
 class Evaluation:
     """What an order earns and why, line by line."""
@@ -75,7 +107,7 @@ class Engine:
             shop_id=shop_id,
             member_id=member.id,
             key=f"order:{order.order_id}:earn",
-            payload_hash=payload_hash(order),
+            payload_hash=order_fingerprint(order),
             kind="earn",
             points=points,
             pending=pending_days > 0 and points > 0,
@@ -83,7 +115,7 @@ class Engine:
             expires_at=expires,
             event_at=placed,
             recorded_at=recorded_at,
-            reason=f"order {order.order_id}",
+            reason=order_reason(order.order_id, evaluation.awards),
             program_version=program.version,
             cause={"source": order.source, "rules": sorted({a.rule_id for a in evaluation.awards})},
             detail={

@@ -63,6 +63,11 @@ def _release(books: Books, conn: Connection, lot: Any) -> int:
     if current.status != "pending":
         return 0  # another process released it first
     amount = current.remaining
+    if amount == 0:
+        # Cancelled or refunded in full during the return window: nothing to release, and no
+        # "0 points released" line in the member's history.
+        conn.execute(update(lots).where(lots.c.id == lot.id).values(status="available"))
+        return 0
     key = f"lot:{lot.id}:release"
     order_id = conn.execute(select(transactions.c.order_id).where(transactions.c.id == lot.transaction_id)).scalar()
     # Released points first pay down a negative balance left by a clawback.
@@ -178,8 +183,11 @@ def deliver_events(books: Books, limit: int = 1000) -> int:
             .order_by(outbox.c.id).limit(limit)
         ))
     for event in batch:
+        # Every event names itself and its shop, stably across redeliveries (credits posted on
+        # the ledger's fast path store a payload without them).
+        payload = {"id": f"{event.shop_id}:{event.dedup_key}", "shop_id": event.shop_id, **dict(event.payload)}
         try:
-            books.host.notify(event.kind, dict(event.payload), books.program)
+            books.host.notify(event.kind, payload, books.program)
         except Exception:  # noqa: BLE001 - a failing receiver must not stop the others
             with books.write() as conn:
                 conn.execute(update(outbox).where(outbox.c.id == event.id).values(attempts=outbox.c.attempts + 1))

@@ -94,6 +94,7 @@ class Posted:
     member_id: int
     points: int
     replayed: bool = False
+    payload_hash: str | None = field(default=None, repr=False)
 
 
 @frozen
@@ -102,32 +103,59 @@ class Draw:
     points: int
 
 
+@frozen
+class Raw:
+    """A driver-level (DB-API) connection for the hot path, and whether it speaks PostgreSQL.
+
+    Credits skip SQLAlchemy's per-statement machinery (tens of microseconds a call) and run
+    pre-written SQL; everything else goes through SQLAlchemy Core.
+    """
+
+    connection: Any
+    postgres: bool
+
+    @classmethod
+    def of(cls, conn: Connection | Raw) -> Raw:
+        if isinstance(conn, Raw):
+            return conn
+        return cls(conn.connection.driver_connection, conn.dialect.name == "postgresql")
+
+    def cursor(self) -> Any:
+        return self.connection.cursor()
+
+
 # ---------------------------------------------------------------------------------------------
 # Idempotency
 # ---------------------------------------------------------------------------------------------
 
 
-def existing(conn: Connection, shop_id: str, key: str) -> Any:
-    return conn.execute(
-        select(transactions.c.id, transactions.c.member_id, transactions.c.points, transactions.c.payload_hash).where(
-            transactions.c.shop_id == shop_id, transactions.c.idempotency_key == key
-        )
-    ).first()
+def existing(conn: Connection | Raw, shop_id: str, key: str) -> Posted | None:
+    """The transaction posted under ``key`` (with ``replayed`` set), or None."""
+    raw = Raw.of(conn)
+    mark = "%s" if raw.postgres else "?"
+    cursor = raw.cursor()
+    cursor.execute(
+        f"SELECT id, member_id, points, payload_hash FROM transactions WHERE shop_id = {mark}"
+        f" AND idempotency_key = {mark}",
+        (shop_id, key),
+    )
+    row = cursor.fetchone()
+    return None if row is None else Posted(row[0], row[1], row[2], replayed=True, payload_hash=row[3])
 
 
-def replay_or_conflict(conn: Connection, shop_id: str, key: str, payload_hash: str) -> Posted | None:
+def replay_or_conflict(conn: Connection | Raw, shop_id: str, key: str, payload_hash: str) -> Posted | None:
     """The original posting when ``key`` was used with the same payload; raises when it was used
     with a different one; None when the key is new."""
-    row = existing(conn, shop_id, key)
-    if row is None:
+    found = existing(conn, shop_id, key)
+    if found is None:
         return None
-    if row.payload_hash != payload_hash:
+    if found.payload_hash != payload_hash:
         raise IdempotencyConflict(
-            f"idempotency key {key!r} was already used for a different payload (transaction {row.id})",
+            f"idempotency key {key!r} was already used for a different payload (transaction {found.transaction_id})",
             field="idempotency_key",
             value=key,
         )
-    return Posted(row.id, row.member_id, row.points, replayed=True)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,16 +163,27 @@ def replay_or_conflict(conn: Connection, shop_id: str, key: str, payload_hash: s
 # ---------------------------------------------------------------------------------------------
 
 
-def credit(conn: Connection, c: Credit) -> Posted:
+def credit(conn: Connection | Raw, c: Credit) -> Posted:
     """Post a credit; a replayed key returns the original posting and changes nothing."""
-    if conn.dialect.name == "postgresql":
-        return _credit_postgres(conn, c)
-    return _credit_sqlite(conn, c)
+    raw = Raw.of(conn)
+    return _credit_postgres(raw, c) if raw.postgres else _credit_sqlite(raw, c)
 
 
-def credit_many(conn: Connection, credits: Sequence[Credit]) -> list[Posted]:
-    """Post a batch of credits in the caller's one transaction (imports, backfills)."""
-    return [credit(conn, c) for c in credits]
+def credit_many(conn: Connection | Raw, credits: Sequence[Credit]) -> list[Posted]:
+    """Post a batch of credits in the caller's one transaction (imports, backfills).
+
+    On PostgreSQL the statements are pipelined: one network round trip for the whole batch.
+    """
+    raw = Raw.of(conn)
+    if not raw.postgres or len(credits) < 2:
+        return [credit(raw, c) for c in credits]
+    cursors = []
+    with raw.connection.pipeline():
+        for c in credits:
+            cursor = raw.cursor()
+            cursor.execute(_POSTGRES_CREDIT, _postgres_params(c), prepare=True)
+            cursors.append(cursor)
+    return [_postgres_result(raw, c, cursor.fetchone()) for c, cursor in zip(credits, cursors, strict=True)]
 
 
 _SQLITE_TXN = (
@@ -196,8 +235,8 @@ def _event(c: Credit, transaction_id: int) -> dict[str, Any]:
     }
 
 
-def _credit_sqlite(conn: Connection, c: Credit) -> Posted:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def _credit_sqlite(raw: Raw, c: Credit) -> Posted:
+    cursor = raw.cursor()
     event_at = _sqlite_stamp(c.event_at)
     qualifying = _qualifying(c)
     cursor.execute(
@@ -209,7 +248,7 @@ def _credit_sqlite(conn: Connection, c: Credit) -> Posted:
         ),
     )
     if cursor.rowcount == 0:
-        return _replayed(conn, c)
+        return _replayed(raw, c)
     txn_id = cursor.lastrowid
     pending, available = (c.points, 0) if c.pending else (0, c.points)
     lifetime = c.points if c.program_account == "issued" else 0
@@ -320,20 +359,23 @@ def _postgres_params(c: Credit) -> dict[str, Any]:
     }
 
 
-def _credit_postgres(conn: Connection, c: Credit) -> Posted:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def _credit_postgres(raw: Raw, c: Credit) -> Posted:
+    cursor = raw.cursor()
     cursor.execute(_POSTGRES_CREDIT, _postgres_params(c), prepare=True)
-    row = cursor.fetchone()
+    return _postgres_result(raw, c, cursor.fetchone())
+
+
+def _postgres_result(raw: Raw, c: Credit, row: Any) -> Posted:
     if row is None:
-        return _replayed(conn, c)
+        return _replayed(raw, c)
     if row[1] is None:
         raise LookupError(f"member {c.member_id} of shop {c.shop_id!r} does not exist")
     return Posted(row[0], c.member_id, c.points)
 
 
-def _replayed(conn: Connection, c: Credit) -> Posted:
-    posted = replay_or_conflict(conn, c.shop_id, c.key, c.payload_hash)
-    assert posted is not None, "the key conflicted, so its transaction exists"
+def _replayed(raw: Raw, c: Credit) -> Posted:
+    posted = replay_or_conflict(raw, c.shop_id, c.key, c.payload_hash)
+    assert posted is not None, "the insert conflicted, so the key's transaction exists"
     return posted
 
 

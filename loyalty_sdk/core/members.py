@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import MemberExists, MemberNotFound
-from loyalty_sdk.core.ledger import stored, utc
+from loyalty_sdk.core.ledger import Raw, stored, utc
 from loyalty_sdk.core.models import Member, MemberRef
 from loyalty_sdk.core.storage import members
 
@@ -30,6 +31,60 @@ def to_member(row: Any) -> Member:
         last_activity_at=stored(row.last_activity_at),
         tier_since=stored(row.tier_since),
     )
+
+
+_COLUMNS = (
+    "id, shop_id, customer_id, email, tier, enrolled_at, available, pending, lifetime_points, birthday, name,"
+    " last_activity_at, tier_since"
+)
+
+
+def _from_raw(row: tuple[Any, ...]) -> Member:
+    birthday = row[9]
+    return Member(
+        id=row[0], shop_id=row[1], customer_id=row[2], email=row[3], tier=row[4], enrolled_at=stored(row[5]),
+        available=row[6], pending=row[7], lifetime_points=row[8],
+        birthday=date.fromisoformat(birthday) if isinstance(birthday, str) else birthday,
+        name=row[10], last_activity_at=stored(row[11]), tier_since=stored(row[12]),
+    )
+
+
+def lookup(raw: Raw, shop_id: str, refs: Iterable[MemberRef]) -> dict[MemberRef, Member]:
+    """Members for many references in few queries (the order hot path); raises MemberNotFound
+    naming the first reference that has no member."""
+    mark = "%s" if raw.postgres else "?"
+    wanted = list(dict.fromkeys(refs))
+    by_customer: dict[str, Member] = {}
+    by_email: dict[str, Member] = {}
+    cursor = raw.cursor()
+    customer_ids = [r.customer_id for r in wanted if r.customer_id]
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start:start + 500]
+        cursor.execute(
+            f"SELECT {_COLUMNS} FROM members WHERE shop_id = {mark} AND customer_id IN ({', '.join([mark] * len(chunk))})",
+            (shop_id, *chunk),
+        )
+        for row in cursor.fetchall():
+            by_customer[row[2]] = _from_raw(row)
+    emails = [r.email for r in wanted if r.email and r.customer_id not in by_customer]
+    for start in range(0, len(emails), 500):
+        chunk = emails[start:start + 500]
+        cursor.execute(
+            f"SELECT {_COLUMNS} FROM members WHERE shop_id = {mark} AND email IN ({', '.join([mark] * len(chunk))})"
+            " ORDER BY id DESC",
+            (shop_id, *chunk),
+        )
+        for row in cursor.fetchall():
+            by_email[row[3]] = _from_raw(row)  # lowest id wins: rows come highest first
+    found: dict[MemberRef, Member] = {}
+    for ref in wanted:
+        member = by_customer.get(ref.customer_id) if ref.customer_id else None
+        if member is None and ref.email:
+            member = by_email.get(ref.email)
+        if member is None:
+            raise MemberNotFound(f"no member {ref} in shop {shop_id!r}", field="member", value=str(ref))
+        found[ref] = member
+    return found
 
 
 def find_row(conn: Connection, shop_id: str, ref: MemberRef) -> Any:

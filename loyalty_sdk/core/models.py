@@ -224,9 +224,12 @@ class ActivityHistory:
 
 @frozen
 class Award:
-    """Points a rule grants. ``line_id`` ties spend awards to an order line for clawback."""
+    """Points a rule grants. ``line_id`` ties spend awards to an order line for clawback.
 
-    points: int = field(validator=_points("points", signed=True))
+    Built on every order by every rule, so it checks nothing itself: the plugin host checks
+    each award a plugin returns."""
+
+    points: int
     reason: str
     rule_id: str
     line_id: str | None = None

@@ -51,25 +51,19 @@ def _check(order: object) -> Order:
     return order
 
 
-def evaluate(books: Books, conn: Connection, order: Order) -> tuple[Member, Evaluation]:
-    member = members.get(conn, books.shop_id, order.member)
-    return member, books.rules.evaluate_order(order, member)
-
-
 def record_order(books: Books, order: Order) -> OrderResult:
     """Evaluate the order through the hooks, then post its credit in one transaction."""
-    _check(order)
-    with books.read() as conn:
-        member, evaluation = evaluate(books, conn, order)
-    return record_evaluated(books, [(member, evaluation)])[0]
+    return record_orders(books, [order])[0]
 
 
 def record_orders(books: Books, batch: Sequence[Order]) -> list[OrderResult]:
-    """Record many orders with one commit (imports and backfills)."""
+    """Record orders with one commit (one order, or an import batch). Members are looked up
+    and rules evaluated before the write transaction opens."""
     for order in batch:
         _check(order)
-    with books.read() as conn:
-        evaluated = [evaluate(books, conn, order) for order in batch]
+    with books.raw(write=False) as raw:
+        found = members.lookup(raw, books.shop_id, (order.member for order in batch))
+    evaluated = [(found[order.member], books.rules.evaluate_order(order, found[order.member])) for order in batch]
     return record_evaluated(books, evaluated)
 
 
@@ -77,10 +71,13 @@ def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]
     """Post already-evaluated orders: the locked section only validates and writes."""
     now = books.now()
     credits = [books.rules.order_credit(evaluation, member, books.shop_id, now) for member, evaluation in evaluated]
-    with books.write() as conn:
-        posted = ledger.credit_many(conn, credits)
-        for credit, post in zip(credits, posted, strict=True):
-            if not post.replayed and not credit.pending and credit.points > 0:
+    with books.raw(write=True) as raw:
+        posted = ledger.credit_many(raw, credits)
+    qualifying = [c for c, p in zip(credits, posted, strict=True) if not p.replayed and not c.pending and c.points > 0]
+    if qualifying and books.program.tiers.levels:
+        # Points available at once count toward tiers at once: upgrade now.
+        with books.write() as conn:
+            for credit in qualifying:
                 tiering.reevaluate(books, conn, credit.member_id, credit.event_at)
     return [
         OrderResult(
@@ -112,6 +109,11 @@ def _earned(conn: Connection, shop_id: str, order_id: str) -> Any:
         raise OrderNotFound(f"order {order_id!r} was never recorded in shop {shop_id!r}", field="order_id",
                             value=order_id)
     return row
+
+
+def _settled(previous: list[Any]) -> int:
+    """Points of the order already dealt with: taken back, or written off (forgiven for good)."""
+    return sum(-p.points + int((p.detail or {}).get("written_off", 0)) for p in previous)
 
 
 def _previous(conn: Connection, shop_id: str, order_id: str) -> list[Any]:
@@ -186,7 +188,7 @@ def record_refund(books: Books, refund: Refund) -> ClawbackResult:
             return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
         earned = _earned(conn, books.shop_id, refund.order_id)
         previous = _previous(conn, books.shop_id, refund.order_id)
-        already = -sum(p.points for p in previous)
+        already = _settled(previous)
         if any(p.kind == "cancel" for p in previous):
             return ClawbackResult(refund.order_id, earned.member_id, 0, 0, None)
         before = clawback.refunded_so_far(p.detail for p in previous)
@@ -214,7 +216,7 @@ def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackRes
                                   True)
         earned = _earned(conn, books.shop_id, cancellation.order_id)
         previous = _previous(conn, books.shop_id, cancellation.order_id)
-        already = -sum(p.points for p in previous)
+        already = _settled(previous)
         # What refunds already took off the spend that qualified for tiers.
         spend = earned.eligible_minor + sum(p.tier_spend_minor for p in previous)
         if earned.currency != books.program.program.currency:

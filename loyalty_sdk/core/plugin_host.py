@@ -71,12 +71,13 @@ def _truthy(variable: str) -> bool:
 def _awards(result: Any, hook: str) -> list[Award]:
     awards: list[Award] = []
     for part in result:
-        if part is None:
-            continue
-        for award in part:
-            if not isinstance(award, Award):
-                raise PluginError(f"{hook} returned {type(award).__name__}, expected Award", value=award)
-            awards.append(award)
+        if part:
+            awards.extend(part)
+    for award in awards:
+        if type(award) is not Award or type(award.points) is not int:
+            raise PluginError(
+                f"{hook} returned {award!r}; expected Award objects with integer points", field=hook, value=award
+            )
     return awards
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core import ledger, members
@@ -22,6 +22,7 @@ from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.errors import InvalidInput, RewardNotFound
 from loyalty_sdk.core.models import MemberRef, Redemption, Reward, RewardUsage
 from loyalty_sdk.core.money import Money
+from loyalty_sdk.core.storage import members as members_table
 from loyalty_sdk.core.storage import redemptions, shops
 from loyalty_sdk.plugins.rewards import reward_value
 
@@ -91,6 +92,11 @@ def redeem(books: Books, ref: MemberRef | str | int, reward_id: str, *, points: 
             legs=(("available", -spend), ("redeemed", spend)), draws=tuple(draws), points=-spend,
             cause={"reward_id": reward.id}, detail={"reward": reward.id, "kind": reward.kind},
         ))
+        # Spending is activity: an inactivity expiry policy counts from here too.
+        conn.execute(update(members_table).where(
+            members_table.c.id == member.id, members_table.c.shop_id == books.shop_id,
+            or_(members_table.c.last_activity_at.is_(None), members_table.c.last_activity_at < ledger.utc(now)),
+        ).values(last_activity_at=ledger.utc(now)))
         redemption_id = conn.execute(insert(redemptions).returning(redemptions.c.id), {
             "shop_id": books.shop_id, "member_id": member.id, "transaction_id": post.transaction_id,
             "reward_id": reward.id, "kind": reward.kind, "points": spend,

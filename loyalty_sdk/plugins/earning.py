@@ -46,14 +46,17 @@ def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequ
     """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
     rules = program.earn
     nets = order.line_nets
-    eligible = [line for line in order.lines if earns(line, rules) and nets[line.line_id] > 0]
+    if rules.exclude_product_ids or rules.exclude_skus or rules.exclude_collections:
+        eligible = [line for line in order.lines if earns(line, rules) and nets[line.line_id] > 0]
+    else:
+        eligible = [line for line in order.lines if not line.gift_card and nets[line.line_id] > 0]
     spend = Decimal(sum(nets[line.line_id] for line in eligible)).scaleb(-MINOR_UNITS[order.currency])
     if not eligible or spend < rules.min_order:
         return []
     total = round_points(spend * rules.rate(order.currency), rules.rounding)
     shares = split_int(total, [nets[line.line_id] for line in eligible])
     return [
-        Award(points, f"{points_label(points)} on {line.title or f'line {line.line_id}'}", RULE_ID, line.line_id)
+        Award(points, f"{points_label(points)} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id)
         for line, points in zip(eligible, shares, strict=True)
         if points > 0
     ]

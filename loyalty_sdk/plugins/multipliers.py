@@ -217,7 +217,7 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
             continue
         source = sources[rule_id]
         first = lines[0][2]
-        if all(factor == first for _, _, factor, _ in lines):
+        if len(lines) == 1 or all(factor == first for _, _, factor, _ in lines):
             # One factor for every line: integer weights, one Decimal product.
             weights: list[int] | list[Decimal] = [points for _, points, _, _ in lines]
             total = _round(sum(weights) * first, rounding)
@@ -231,7 +231,7 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
         parts = split_int(total, weights) if len(lines) > 1 else [total]
         for (line_id, _, _, capped), points in zip(lines, parts, strict=True):
             if points:
-                reason = source.label + limit
+                reason = source.label + limit if limit else source.label
                 if capped:
                     reason = f"{source.label} (capped at {times(program.stacking.max_multiplier)}){limit}"
                 bonuses.append(Award(points, reason, rule_id, line_id))

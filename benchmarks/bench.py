@@ -1,0 +1,256 @@
+"""``make bench``: the SDK's throughput and latency beside the raw limits of this machine.
+
+Every figure is printed next to the same work done without the SDK (``raw_limits.py``),
+measured in the same run, and their ratio. Figures, not assertions: tests never time anything.
+
+    python -m benchmarks.bench [--quick] [--postgres URL]
+
+PostgreSQL figures need a server: ``--postgres`` or ``LOYALTY_TEST_POSTGRES_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from benchmarks import raw_limits
+from loyalty_sdk.core.engine import Engine
+from loyalty_sdk.core.models import LineItem, Member, MemberRef, Order
+from loyalty_sdk.core.money import Money
+from loyalty_sdk.core.plugin_host import PluginHost
+from loyalty_sdk.core.program import load_program
+from loyalty_sdk.core.storage import members as members_table
+from loyalty_sdk.facade import Loyalty
+
+START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+TIERS = ("bronze", "silver", "gold")
+rows: list[tuple[str, str, str, str]] = []
+
+
+def report(what: str, ours: float, raw: float, unit: str, target: str) -> None:
+    ratio = f"{ours / raw:.2f}x raw" if raw else "-"
+    rows.append((what, f"{ours:,.0f} {unit}", f"{raw:,.0f} {unit}", f"{ratio}   (target {target})"))
+    print(f"  {what}: {ours:,.0f} {unit}  | raw {raw:,.0f} {unit} | {ratio} | target {target}", flush=True)
+
+
+def five_line_order(rng: random.Random, number: int, customer: str, at: datetime) -> Order:
+    lines = []
+    for j in range(5):
+        price = Decimal(rng.randrange(199, 8999)).scaleb(-2)
+        lines.append(LineItem(
+            line_id=f"{number}-{j}", quantity=rng.randint(1, 3), unit_price=Money(price, "USD"),
+            discount=Money("1.00", "USD") if j == 0 else None, product_id=f"p{rng.randrange(50)}",
+            collections=frozenset({"coffee"}) if j == 2 else frozenset(), gift_card=j == 4 and number % 10 == 0,
+        ))
+    discount = Money("5.00", "USD") if number % 3 == 0 else None
+    return Order(str(number), MemberRef(customer), at, "USD", lines, order_discount=discount)
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+def bench_evaluation(count: int) -> None:
+    program = load_program()
+    engine = Engine(program, PluginHost(entry_points=False))
+    rng = random.Random(7)
+    people = [Member(i, "bench", f"c{i}", None, TIERS[i % 3], START) for i in range(100)]
+    orders = [five_line_order(rng, n, f"c{n % 100}", START + timedelta(minutes=n)) for n in range(count)]
+    start = time.perf_counter()
+    for n, order in enumerate(orders):
+        engine.evaluate_order(order, people[n % 100])
+    ours = count / (time.perf_counter() - start)
+    raw = raw_limits.pluggy_pipeline(count)
+    report("orders evaluated through all hooks (default program, 5 lines, 1 core)", ours, raw, "orders/s",
+           ">= 40,000")
+
+
+# -- posting ------------------------------------------------------------------------------------
+
+
+def _enroll_bulk(loyalty: Loyalty, count: int) -> None:
+    with loyalty.books.write() as conn:
+        conn.execute(members_table.insert(), [
+            {"shop_id": loyalty.shop_id, "customer_id": f"c{i}", "email": None, "enrolled_at": START,
+             "available": 0, "pending": 0, "lifetime_points": 0, "tier": TIERS[i % 3], "last_activity_at": START}
+            for i in range(count)
+        ])
+
+
+def _orders(count: int, offset: int, members: int, seed: int) -> list[Order]:
+    rng = random.Random(seed)
+    return [five_line_order(rng, offset + n, f"c{(offset + n) % members}", START) for n in range(count)]
+
+
+def bench_sqlite(single: int, batched: int, workdir: Path) -> None:
+    url = f"sqlite:///{workdir}/bench.db"
+    with Loyalty(url, clock=lambda: START, entry_points=False) as loyalty:
+        _enroll_bulk(loyalty, 1000)
+        orders = _orders(single, 0, 1000, 1)
+        start = time.perf_counter()
+        for order in orders:
+            loyalty.record_order(order)
+        ours = single / (time.perf_counter() - start)
+        raw = raw_limits.sqlite_orders(str(workdir / "raw.db"), single, 1, "FULL")
+        report("orders posted to SQLite, one per transaction (durable: WAL + synchronous=FULL)", ours, raw,
+               "orders/s", ">= 3,000")
+        orders = _orders(batched, single, 1000, 2)
+        start = time.perf_counter()
+        for first in range(0, batched, 1000):
+            loyalty.record_orders(orders[first:first + 1000])
+        ours = batched / (time.perf_counter() - start)
+        raw = raw_limits.sqlite_orders(str(workdir / "raw.db"), batched, 1000, "FULL")
+        report("orders posted to SQLite in batches of 1,000 (evaluation included)", ours, raw, "orders/s",
+               ">= 20,000")
+        doctor = loyalty.doctor()
+        print(f"  ledger checks after {single + batched:,} orders: {'ok' if doctor['ok'] else doctor}")
+
+
+# -- PostgreSQL from several processes ----------------------------------------------------------
+
+
+def _schema_url(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+def _pg_worker(url: str, index: int, count: int, queue: multiprocessing.Queue) -> None:
+    with Loyalty(url, clock=lambda: START, entry_points=False, migrate_schema=False) as loyalty:
+        orders = _orders(count, index * count, 1000, 100 + index)
+        start = time.perf_counter()
+        for order in orders:
+            loyalty.record_order(order)
+        queue.put(time.perf_counter() - start)
+
+
+def bench_postgres(url: str, per_process: int, processes: int) -> None:
+    import psycopg
+
+    schema = "loyalty_bench"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    scoped = _schema_url(url, schema)
+    with Loyalty(scoped, clock=lambda: START, entry_points=False) as loyalty:
+        _enroll_bulk(loyalty, 1000)
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        workers = [context.Process(target=_pg_worker, args=(scoped, i, per_process, queue)) for i in range(processes)]
+        for worker in workers:
+            worker.start()
+        slowest = max(queue.get() for _ in workers)
+        for worker in workers:
+            worker.join()
+        ours = per_process * processes / slowest
+        doctor = loyalty.doctor()
+        summary = loyalty.summary()
+    raw = raw_limits.postgres_orders(url, per_process, processes)
+    report(f"orders posted to PostgreSQL from {processes} processes", ours, raw, "orders/s", ">= 2,000")
+    print(f"  invariants after the run: {'ok' if doctor['ok'] else doctor}; orders recorded {summary['orders']:,}"
+          f" of {per_process * processes:,}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# -- balance reads on a big ledger --------------------------------------------------------------
+
+_POPULATE = [
+    """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :members)
+       INSERT INTO members (id, shop_id, customer_id, enrolled_at, available, pending, lifetime_points,
+                            last_activity_at)
+       SELECT i, 'default', 'c' || i, :at, 0, 0, 0, :at FROM n""",
+    """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :credits)
+       INSERT INTO transactions (id, shop_id, member_id, idempotency_key, payload_hash, kind, points, reason,
+                                 cause, detail, event_at, recorded_at, program_version, tier_points,
+                                 tier_spend_minor, tier_orders, tier_at)
+       SELECT i, 'default', (i % :members) + 1, 'gen:' || i, 'x', 'earn', 10 + i % 7, 'generated', '{}', '{}',
+              :at, :at, 'bench', 10 + i % 7, 0, 0, :at FROM n""",
+    """INSERT INTO lots (id, shop_id, member_id, transaction_id, points, remaining, status, earned_at,
+                        available_at, expires_at)
+       SELECT id, shop_id, member_id, id, points, points, 'available', :at, :at, NULL FROM transactions""",
+    """INSERT INTO entries (shop_id, transaction_id, member_id, account, amount, lot_id)
+       SELECT shop_id, id, member_id, 'available', points, id FROM transactions
+       UNION ALL SELECT shop_id, id, member_id, 'issued', -points, id FROM transactions""",
+    """UPDATE members SET available = (SELECT coalesce(sum(points), 0) FROM transactions t
+                                       WHERE t.member_id = members.id),
+                          lifetime_points = (SELECT coalesce(sum(points), 0) FROM transactions t
+                                             WHERE t.member_id = members.id)""",
+]
+
+
+def bench_balance_reads(workdir: Path, member_count: int, lookups: int) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{workdir}/big.db"
+    with Loyalty(url, clock=lambda: START, entry_points=False) as loyalty:
+        start = time.perf_counter()
+        with loyalty.books.write() as conn:
+            for statement in _POPULATE:
+                conn.execute(text(statement), {"members": member_count, "credits": member_count * 5,
+                                               "at": "2026-03-01 00:00:00.000000"})
+        built = time.perf_counter() - start
+        rng = random.Random(3)
+        ids = [rng.randint(1, member_count) for _ in range(lookups)]
+        for member_id in ids[:1000]:
+            loyalty.balance(f"c{member_id}")
+        times = []
+        for member_id in ids:
+            begin = time.perf_counter()
+            loyalty.balance(f"c{member_id}")
+            times.append(time.perf_counter() - begin)
+        raw = raw_limits.sqlite_pk_lookups(str(workdir / "big.db"), ids)
+        start = time.perf_counter()
+        doctor = loyalty.doctor()
+        checked = time.perf_counter() - start
+    p50, p99 = _percentiles(times)
+    raw50, raw99 = _percentiles(raw)
+    entries = member_count * 10
+    rows.append((f"balance read, {entries:,} entries / {member_count:,} members",
+                 f"p50 {p50 * 1e6:,.0f} µs, p99 {p99 * 1e6:,.0f} µs",
+                 f"p50 {raw50 * 1e6:,.1f} µs, p99 {raw99 * 1e6:,.1f} µs",
+                 f"{p99 / raw99:.1f}x raw p99   (target p99 < 1 ms)"))
+    print(f"  balance read ({entries:,} entries, {member_count:,} members): p50 {p50 * 1e6:,.0f} µs,"
+          f" p99 {p99 * 1e6:,.0f} µs | raw PK lookup p50 {raw50 * 1e6:,.1f} µs, p99 {raw99 * 1e6:,.1f} µs"
+          f" | built in {built:,.1f} s; doctor over it in {checked:,.1f} s: {'ok' if doctor['ok'] else 'FAILED'}")
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49], cuts[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the bench itself)")
+    parser.add_argument("--postgres", default=os.environ.get("LOYALTY_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    print(f"loyalty-sdk benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print("evaluation", flush=True)
+        bench_evaluation(50_000 // scale)
+        print("SQLite", flush=True)
+        bench_sqlite(5_000 // scale, 50_000 // scale, workdir)
+        if args.postgres:
+            print("PostgreSQL", flush=True)
+            bench_postgres(args.postgres, 2_500 // scale, 4)
+        else:
+            print("PostgreSQL: skipped (set LOYALTY_TEST_POSTGRES_URL or pass --postgres)")
+        print("balance reads", flush=True)
+        bench_balance_reads(workdir, 100_000 // scale, 50_000 // scale)
+    print("\nsummary")
+    for what, ours, raw, ratio in rows:
+        print(f"- {what}\n    ours {ours} | raw {raw} | {ratio}")
+
+
+if __name__ == "__main__":
+    main()
