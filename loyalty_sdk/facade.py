@@ -118,7 +118,7 @@ class Loyalty:
             with self.books.read() as conn:
                 return members.get(conn, self.shop_id, ref)
         ref = MemberRef.parse(ref)
-        with self.books.raw(write=False) as raw:  # the balance-read hot path
+        with self.books.raw() as raw:  # the balance-read hot path
             return members.lookup(raw, self.shop_id, [ref])[ref]
 
     def balance(self, ref: Ref) -> Balance:

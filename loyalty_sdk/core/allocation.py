@@ -49,9 +49,10 @@ def split_int(total: int, weights: Sequence[int | Decimal]) -> list[int]:
     left = magnitude - sum(parts)
     if left:
         remainders = [magnitude * w - part * weight_sum for w, part in zip(weights, parts)]
-        # sorted() is stable with reverse=True too: equal remainders keep line order.
-        for i in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
+        for _ in range(left):  # fewer than ``count`` units: pick the largest remainder, earliest on ties
+            i = remainders.index(max(remainders))
             parts[i] += 1
+            remainders[i] = -1
     return [-part for part in parts] if total < 0 else parts
 
 

@@ -40,24 +40,18 @@ class Books:
             yield conn
 
     @contextmanager
-    def raw(self, *, write: bool) -> Iterator[Raw]:
+    def raw(self) -> Iterator[Raw]:
         """The hot path's connection: a pooled driver connection without SQLAlchemy's
-        per-statement layers. With ``write``, one transaction (``BEGIN IMMEDIATE`` on SQLite)
-        that commits when the block ends and rolls back if it raises."""
+        per-statement layers, in autocommit mode; ``raw.transaction()`` opens a write."""
         pooled = self.db.raw_connection()
         raw = Raw(pooled.driver_connection, self.db.dialect.name == "postgresql")
-        driver = raw.connection
+        if raw.postgres:
+            raw.connection.autocommit = True  # a lone statement commits itself: one round trip
         try:
-            if write and not raw.postgres:
-                driver.execute("BEGIN IMMEDIATE")
             yield raw
-            if write:
-                driver.commit() if raw.postgres else driver.execute("COMMIT")
-        except BaseException:
-            if raw.postgres or driver.in_transaction:
-                driver.rollback()
-            raise
         finally:
+            if raw.postgres:
+                raw.connection.autocommit = False  # as SQLAlchemy's pool expects it back
             pooled.close()
 
     @contextmanager

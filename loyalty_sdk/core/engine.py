@@ -41,18 +41,20 @@ def order_fingerprint(order: Order) -> str:
 
 
 def order_reason(order_id: str, awards: tuple[Award, ...]) -> str:
-    """``order 1001: 60 points on spend, +20 3x Triple points on coffee``: one line per rule."""
-    by_rule: dict[str, list[Award]] = {}
+    """``order 1001: 60 points on spend, +20 3x Triple points on coffee``: one part per rule."""
+    points: dict[str, int] = {}
+    labels: dict[str, str] = {}
     for award in awards:
-        by_rule.setdefault(award.rule_id, []).append(award)
-    parts = []
-    for rule_id, group in by_rule.items():
-        points = sum(a.points for a in group)
-        if rule_id == "earn.spend":
-            parts.append(f"{points} points on spend")
+        rule = award.rule_id
+        if rule in points:
+            points[rule] += award.points
         else:
-            parts.append(f"{points:+d} {group[0].reason}")
-    return f"order {order_id}: " + ", ".join(parts) if parts else f"order {order_id}: no points"
+            points[rule] = award.points
+            labels[rule] = "points on spend" if rule == "earn.spend" else award.reason
+    if not points:
+        return f"order {order_id}: no points"
+    parts = [f"{p} {labels[r]}" if r == "earn.spend" else f"{p:+d} {labels[r]}" for r, p in points.items()]
+    return f"order {order_id}: {', '.join(parts)}"
 
 
 @frozen

@@ -15,7 +15,9 @@ on SQLite a handful of statements on the raw DB-API cursor inside ``BEGIN IMMEDI
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,8 +44,10 @@ def stored(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def _sqlite_stamp(moment: datetime | None) -> str | None:
     # The exact text SQLAlchemy's SQLite DateTime type writes, so both paths compare alike.
+    # Cached: a batch repeats the same few instants (recorded_at, an order's own times).
     return None if moment is None else utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -123,6 +127,25 @@ class Raw:
     def cursor(self) -> Any:
         return self.connection.cursor()
 
+    @contextmanager
+    def transaction(self, *, statements: int = 2) -> Iterator[None]:
+        """One write transaction on an autocommit connection: ``BEGIN IMMEDIATE`` on SQLite.
+        On PostgreSQL a single statement needs none, as it commits atomically by itself."""
+        if self.postgres:
+            if statements == 1:
+                yield
+            else:
+                with self.connection.transaction():
+                    yield
+            return
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.rollback()
+            raise
+        self.connection.execute("COMMIT")
+
 
 # ---------------------------------------------------------------------------------------------
 # Idempotency
@@ -175,8 +198,10 @@ def credit_many(conn: Connection | Raw, credits: Sequence[Credit]) -> list[Poste
     On PostgreSQL the statements are pipelined: one network round trip for the whole batch.
     """
     raw = Raw.of(conn)
-    if not raw.postgres or len(credits) < 2:
+    if len(credits) < 2:
         return [credit(raw, c) for c in credits]
+    if not raw.postgres:
+        return _credit_many_sqlite(raw, credits)
     cursors = []
     with raw.connection.pipeline():
         for c in credits:
@@ -186,21 +211,25 @@ def credit_many(conn: Connection | Raw, credits: Sequence[Credit]) -> list[Poste
     return [_postgres_result(raw, c, cursor.fetchone()) for c, cursor in zip(credits, cursors, strict=True)]
 
 
+_TXN_COLUMNS = (
+    "shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id, refers_to, reason, cause, detail,"
+    " event_at, recorded_at, program_version, tier_points, tier_spend_minor, tier_orders, tier_at, activity"
+)
+_LOT_COLUMNS = "shop_id, member_id, transaction_id, points, remaining, status, earned_at, available_at, expires_at"
 _SQLITE_TXN = (
-    "INSERT INTO transactions (shop_id, member_id, idempotency_key, payload_hash, kind, points, order_id,"
-    " refers_to, reason, cause, detail, event_at, recorded_at, program_version, tier_points,"
-    " tier_spend_minor, tier_orders, tier_at, activity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO transactions ({_TXN_COLUMNS}) VALUES ({', '.join('?' * 19)})"
     " ON CONFLICT (shop_id, idempotency_key) DO NOTHING"
 )
-_SQLITE_MEMBER = (
+# Batches assign ids themselves (they hold the write lock), so keys were checked beforehand.
+_SQLITE_TXN_WITH_ID = f"INSERT INTO transactions (id, {_TXN_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_SQLITE_MEMBER_DELTA = (
     "UPDATE members SET available = available + ?, pending = pending + ?,"
     " lifetime_points = lifetime_points + ?, last_activity_at = max(coalesce(last_activity_at, ''), ?)"
-    " WHERE id = ? AND shop_id = ? RETURNING available"
+    " WHERE id = ? AND shop_id = ?"
 )
-_SQLITE_LOT = (
-    "INSERT INTO lots (shop_id, member_id, transaction_id, points, remaining, status, earned_at,"
-    " available_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)"
-)
+_SQLITE_MEMBER = _SQLITE_MEMBER_DELTA + " RETURNING available"
+_SQLITE_LOT = f"INSERT INTO lots ({_LOT_COLUMNS}) VALUES ({', '.join('?' * 9)})"
+_SQLITE_LOT_WITH_ID = f"INSERT INTO lots (id, {_LOT_COLUMNS}) VALUES ({', '.join('?' * 10)})"
 _SQLITE_ENTRY = (
     "INSERT INTO entries (shop_id, transaction_id, member_id, account, amount, lot_id) VALUES (?,?,?,?,?,?)"
 )
@@ -289,6 +318,92 @@ def _credit_sqlite(raw: Raw, c: Credit) -> Posted:
              o.eligible_minor, c.points, o.source, txn_id),
         )
     return Posted(txn_id, c.member_id, c.points)
+
+
+def _in_chunks(cursor: Any, sql: str, head: tuple[Any, ...], values: Sequence[Any]) -> list[Any]:
+    rows: list[Any] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        cursor.execute(sql.format(marks=", ".join("?" * len(chunk))), (*head, *chunk))
+        rows.extend(cursor.fetchall())
+    return rows
+
+
+def _credit_many_sqlite(raw: Raw, credits: Sequence[Credit]) -> list[Posted]:
+    """A batch on SQLite: the caller holds the write lock (``BEGIN IMMEDIATE``), so ids are
+    assigned here and each table is written with one ``executemany``. A conflicting key
+    anywhere raises, and the caller's transaction rolls the whole batch back."""
+    shop_id = credits[0].shop_id
+    if any(c.shop_id != shop_id for c in credits):
+        return [credit(raw, c) for c in credits]
+    cursor = raw.cursor()
+    known = {row[0]: row[1:] for row in _in_chunks(
+        cursor, "SELECT idempotency_key, id, member_id, points, payload_hash FROM transactions"
+        " WHERE shop_id = ? AND idempotency_key IN ({marks})", (shop_id,), [c.key for c in credits])}
+    immediate = list({c.member_id for c in credits if not c.pending and c.points})
+    balance = {row[0]: row[1] for row in _in_chunks(
+        cursor, "SELECT id, available FROM members WHERE shop_id = ? AND id IN ({marks})", (shop_id,), immediate)}
+    next_txn = cursor.execute("SELECT coalesce(max(id), 0) + 1 FROM transactions").fetchone()[0]
+    next_lot = cursor.execute("SELECT coalesce(max(id), 0) + 1 FROM lots").fetchone()[0]
+    txns, lot_rows, entry_rows, draw_rows, order_rows, event_rows = [], [], [], [], [], []
+    deltas: dict[int, list[Any]] = {}
+    results: list[Posted] = []
+    for c in credits:
+        if c.key in known:
+            txn_id, member_id, points, payload = known[c.key]
+            if payload != c.payload_hash:
+                raise IdempotencyConflict(
+                    f"idempotency key {c.key!r} was already used for a different payload (transaction {txn_id})",
+                    field="idempotency_key", value=c.key,
+                )
+            results.append(Posted(txn_id, member_id, points, replayed=True, payload_hash=payload))
+            continue
+        txn_id, next_txn = next_txn, next_txn + 1
+        known[c.key] = (txn_id, c.member_id, c.points, c.payload_hash)
+        event_at = _sqlite_stamp(c.event_at)
+        recorded_at = _sqlite_stamp(c.recorded_at)
+        txns.append((txn_id, c.shop_id, c.member_id, c.key, c.payload_hash, c.kind, c.points, c.order_id,
+                     c.refers_to, c.reason, json.dumps(c.cause), json.dumps(c.detail), event_at, recorded_at,
+                     c.program_version, _qualifying(c), c.tier_spend_minor, c.tier_orders, event_at, c.activity))
+        delta = deltas.setdefault(c.member_id, [0, 0, 0, event_at])
+        delta[1 if c.pending else 0] += c.points
+        delta[2] += c.points if c.program_account == "issued" else 0
+        delta[3] = max(delta[3], event_at)
+        if c.points:
+            if c.pending:
+                remaining = c.points
+            else:
+                if c.member_id not in balance:
+                    raise LookupError(f"member {c.member_id} of shop {c.shop_id!r} does not exist")
+                balance[c.member_id] += c.points
+                remaining = max(0, min(c.points, balance[c.member_id]))
+            lot_id, next_lot = next_lot, next_lot + 1
+            lot_rows.append((lot_id, c.shop_id, c.member_id, txn_id, c.points, remaining,
+                             "pending" if c.pending else "available", event_at, _sqlite_stamp(c.available_at),
+                             _sqlite_stamp(c.expires_at)))
+            entry_rows.append((c.shop_id, txn_id, c.member_id, "pending" if c.pending else "available", c.points,
+                               lot_id))
+            entry_rows.append((c.shop_id, txn_id, c.member_id, c.program_account, -c.points, lot_id))
+            if remaining < c.points:
+                draw_rows.append((c.shop_id, txn_id, lot_id, c.points - remaining))
+            event_rows.append((c.shop_id, "points_posted", c.member_id, f"txn:{txn_id}",
+                               json.dumps(_event(c, txn_id)), recorded_at))
+        if c.order is not None:
+            o = c.order
+            order_rows.append((c.shop_id, o.order_id, c.member_id, _sqlite_stamp(o.placed_at), o.currency,
+                               o.gross_minor, o.eligible_minor, c.points, o.source, txn_id))
+        results.append(Posted(txn_id, c.member_id, c.points))
+    cursor.executemany(_SQLITE_MEMBER_DELTA,
+                       [(a, p, l, at, member_id, shop_id) for member_id, (a, p, l, at) in deltas.items()])
+    if cursor.rowcount != len(deltas):
+        raise LookupError(f"a member of this batch does not exist in shop {shop_id!r}")
+    cursor.executemany(_SQLITE_TXN_WITH_ID, txns)
+    cursor.executemany(_SQLITE_LOT_WITH_ID, lot_rows)
+    cursor.executemany(_SQLITE_ENTRY, entry_rows)
+    cursor.executemany(_SQLITE_DRAW, draw_rows)
+    cursor.executemany(_SQLITE_ORDER, order_rows)
+    cursor.executemany(_SQLITE_OUTBOX, event_rows)
+    return results
 
 
 # One round trip: every statement is a CTE that only acts when the transaction row was new.

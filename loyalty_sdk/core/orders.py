@@ -61,17 +61,21 @@ def record_orders(books: Books, batch: Sequence[Order]) -> list[OrderResult]:
     and rules evaluated before the write transaction opens."""
     for order in batch:
         _check(order)
-    with books.raw(write=False) as raw:
+    with books.raw() as raw:
         found = members.lookup(raw, books.shop_id, (order.member for order in batch))
-    evaluated = [(found[order.member], books.rules.evaluate_order(order, found[order.member])) for order in batch]
-    return record_evaluated(books, evaluated)
+        evaluated = [(found[order.member], books.rules.evaluate_order(order, found[order.member])) for order in batch]
+        return record_evaluated(books, evaluated, raw)
 
 
-def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]]) -> list[OrderResult]:
+def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]],
+                     raw: ledger.Raw | None = None) -> list[OrderResult]:
     """Post already-evaluated orders: the locked section only validates and writes."""
+    if raw is None:
+        with books.raw() as own:
+            return record_evaluated(books, evaluated, own)
     now = books.now()
     credits = [books.rules.order_credit(evaluation, member, books.shop_id, now) for member, evaluation in evaluated]
-    with books.raw(write=True) as raw:
+    with raw.transaction(statements=len(credits)):
         posted = ledger.credit_many(raw, credits)
     qualifying = [c for c, p in zip(credits, posted, strict=True) if not p.replayed and not c.pending and c.points > 0]
     if qualifying and books.program.tiers.levels:
@@ -190,7 +194,13 @@ def record_refund(books: Books, refund: Refund) -> ClawbackResult:
         previous = _previous(conn, books.shop_id, refund.order_id)
         already = _settled(previous)
         if any(p.kind == "cancel" for p in previous):
-            return ClawbackResult(refund.order_id, earned.member_id, 0, 0, None)
+            # Nothing left to take, but the refund is recorded so a redelivery says "replayed".
+            return take_back(
+                books, conn, member_id=earned.member_id, points=0, key=key, payload=payload, kind="clawback",
+                order_id=refund.order_id, earn_txn=earned.transaction_id, at=refund.refunded_at,
+                reason=f"refund {refund.refund_id} of cancelled order {refund.order_id}", detail={},
+                spend_minor=0, orders_delta=0,
+            )
         before = clawback.refunded_so_far(p.detail for p in previous)
         plan = clawback.plan_refund(earned.detail, before, already, earned.points, refund, earned.currency)
         spend = plan.spend_minor if earned.currency == books.program.program.currency else 0

@@ -33,7 +33,7 @@ def earns(line: LineItem, rules: EarnRules) -> bool:
         return False
     if line.sku is not None and line.sku in rules.exclude_skus:
         return False
-    return not (line.collections & rules.exclude_collections)
+    return rules.exclude_collections.isdisjoint(line.collections)
 
 
 def points_label(points: int) -> str:

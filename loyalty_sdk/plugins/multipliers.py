@@ -94,8 +94,10 @@ def campaign_covers(campaign: Campaign, line: LineItem) -> bool:
     """Whether ``line`` is one of the campaign's products (a campaign without filters covers all)."""
     if not (campaign.collections or campaign.skus or campaign.product_ids):
         return True
-    return bool(
-        line.collections & campaign.collections or line.sku in campaign.skus or line.product_id in campaign.product_ids
+    return (
+        not campaign.collections.isdisjoint(line.collections)
+        or line.sku in campaign.skus
+        or line.product_id in campaign.product_ids
     )
 
 
