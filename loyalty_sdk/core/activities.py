@@ -44,7 +44,14 @@ def record_activity(books: Books, activity: Activity) -> ledger.Posted | None:
         counts = history(conn, books, member.id, activity.kind, activity.occurred_at)
     credit = books.rules.activity_credit(activity, member, counts, books.shop_id, books.now())
     with books.write() as conn:
-        # Limits are re-checked under the write lock; a concurrent activity means re-evaluating.
+        # Limits are re-checked under the member's lock (on PostgreSQL a write transaction alone
+        # locks nothing); a concurrent activity means re-evaluating.
+        ledger.lock_member(conn, books.shop_id, member.id)
+        # A redelivery of an activity already posted is a replay, whatever the limits say now.
+        key, digest = books.rules.activity_identity(activity, member)
+        seen = ledger.existing(conn, books.shop_id, key)
+        if seen is not None and seen.payload_hash == digest:
+            return seen
         fresh = history(conn, books, member.id, activity.kind, activity.occurred_at)
         if fresh != counts:
             credit = books.rules.activity_credit(activity, member, fresh, books.shop_id, books.now())

@@ -144,12 +144,12 @@ class Engine:
         rule = self.program.activity(activity.kind)
         pending = bool(rule and rule.pending and self.program.earn.pending_days)
         at = activity.occurred_at
-        key = activity.activity_id or self._activity_key(activity, member)
+        key, digest = self.activity_identity(activity, member)
         return Credit(
             shop_id=shop_id,
             member_id=member.id,
-            key=f"activity:{key}",
-            payload_hash=payload_hash(activity.kind, member.id, activity.occurred_at, dict(activity.payload)),
+            key=key,
+            payload_hash=digest,
             kind="activity",
             points=points,
             pending=pending,
@@ -164,6 +164,11 @@ class Engine:
                     "payload": dict(activity.payload)},
             activity=activity.kind,
         )
+
+    def activity_identity(self, activity: Activity, member: Member) -> tuple[str, str]:
+        """The idempotency key and payload hash an activity's credit is posted under."""
+        key = activity.activity_id or self._activity_key(activity, member)
+        return f"activity:{key}", payload_hash(activity.kind, member.id, activity.occurred_at, dict(activity.payload))
 
     def _activity_key(self, activity: Activity, member: Member) -> str:
         local = activity.occurred_at.astimezone(self.program.zone)

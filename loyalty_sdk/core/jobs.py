@@ -8,18 +8,23 @@ time (the demo runs a year of jobs in a few seconds).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import asdict, frozen
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from loyalty_sdk.core import ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
-from loyalty_sdk.core.storage import lots, outbox, transactions
+from loyalty_sdk.core.storage import job_runs, lots, outbox, transactions
 from loyalty_sdk.core.storage import members as members_table
+
+
+CHUNK = 200  # lots per write transaction: short locks, few commits
 
 
 @frozen
@@ -47,14 +52,20 @@ def release_pending(books: Books, as_of: datetime) -> tuple[int, int, set[int]]:
         ))
     count = points = 0
     touched: set[int] = set()
-    for lot in due:
+    for chunk in _chunks(due):
         with books.write() as conn:
-            posted = _release(books, conn, lot)
-        if posted:
-            count += 1
-            points += posted
-            touched.add(lot.member_id)
+            for lot in chunk:
+                posted = _release(books, conn, lot)
+                if posted:
+                    count += 1
+                    points += posted
+                    touched.add(lot.member_id)
     return count, points, touched
+
+
+def _chunks(rows: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
 
 
 def _release(books: Books, conn: Connection, lot: Any) -> int:
@@ -103,20 +114,22 @@ def expire(books: Books, as_of: datetime) -> tuple[int, int]:
         else:
             return 0, 0
     count = points = 0
-    for lot in due:
+    for chunk in _chunks(due):
         with books.write() as conn:
-            taken = _expire_lot(books, conn, lot, as_of)
-        if taken:
-            count += 1
-            points += taken
+            for lot in chunk:
+                taken = _expire_lot(books, conn, lot, as_of)
+                if taken:
+                    count += 1
+                    points += taken
     return count, points
 
 
 def _expire_lot(books: Books, conn: Connection, lot: Any, as_of: datetime) -> int:
     key = f"lot:{lot.id}:expire"
+    # Lock first: another worker may be expiring the same lot right now.
+    member = ledger.lock_member(conn, books.shop_id, lot.member_id)
     if ledger.existing(conn, books.shop_id, key) is not None:
         return 0
-    member = ledger.lock_member(conn, books.shop_id, lot.member_id)
     remaining = conn.execute(select(lots.c.remaining).where(lots.c.id == lot.id)).scalar_one()
     # Never expire more than the member holds (a negative balance already owes these points).
     amount = min(remaining, max(0, member.available))
@@ -138,50 +151,102 @@ def remind(books: Books, as_of: datetime) -> int:
     policy = books.program.expiry
     if policy.mode != "lot" or not policy.reminder_days:
         return 0
-    sent = 0
     with books.write() as conn:
-        for days in sorted(policy.reminder_days, reverse=True):
+        wanted = {}
+        reminded: set[int] = set()
+        # Nearest horizon first, one reminder per lot: a lot first seen 5 days before it expires
+        # gets the "7 days" reminder only, not a stale "30 days" one in the same breath.
+        for days in sorted(policy.reminder_days):
             for lot in ledger.lots_expiring(conn, books.shop_id, as_of + timedelta(days=days)):
                 expires = ledger.stored(lot.expires_at)
-                if expires <= as_of:
-                    continue
-                dedup = f"lot:{lot.id}:remind:{days}"
-                before = conn.execute(select(outbox.c.id).where(outbox.c.shop_id == books.shop_id,
-                                                                outbox.c.dedup_key == dedup)).first()
-                if before is None:
-                    ledger.emit(conn, books.shop_id, "points_expiring", lot.member_id, dedup, {
-                        "member_id": lot.member_id, "points": lot.remaining, "expires_at": expires.isoformat(),
-                        "days_left": (expires - as_of).days, "lot_id": lot.id,
-                    }, books.now())
-                    sent += 1
-    return sent
+                if expires > as_of and lot.id not in reminded:
+                    reminded.add(lot.id)
+                    wanted[f"lot:{lot.id}:remind:{days}"] = (lot, expires)
+        sent = set()
+        for keys in _chunks(list(wanted), 500):
+            sent.update(conn.execute(select(outbox.c.dedup_key).where(
+                outbox.c.shop_id == books.shop_id, outbox.c.dedup_key.in_(keys))).scalars())
+        new = [key for key in wanted if key not in sent]
+        for key in new:
+            lot, expires = wanted[key]
+            ledger.emit(conn, books.shop_id, "points_expiring", lot.member_id, key, {
+                "member_id": lot.member_id, "points": lot.remaining, "expires_at": expires.isoformat(),
+                "days_left": (expires - as_of).days, "lot_id": lot.id,
+            }, books.now())
+    return len(new)
 
 
-def retier(books: Books, as_of: datetime) -> int:
-    """Re-resolve tiers at ``as_of`` (downgrades happen here, at the end of a period)."""
-    if not books.program.tiers.levels:
+def retier(books: Books, as_of: datetime, only: set[int] | None = None) -> int:
+    """Re-resolve tiers at ``as_of`` (downgrades happen here, at the end of a period); ``only``
+    limits it to those members."""
+    if not books.program.tiers.levels or only == set():
         return 0
     changed = 0
-    with books.write() as conn:
-        stats = tiering.stats_for_shop(conn, books.program, books.shop_id, as_of)
+    with books.read() as conn:
+        stats = tiering.stats_for_shop(conn, books.program, books.shop_id, as_of, only)
         query = select(members_table).where(members_table.c.shop_id == books.shop_id)
-        for row in conn.execute(query).all():
-            member = members.to_member(row)
-            member_stats = stats.get(row.id) or tiering.TierStats(as_of=as_of)
-            if tiering.apply(conn, books.host, books.program, member, member_stats, books.now()):
+        if only is not None and len(only) <= 500:
+            query = query.where(members_table.c.id.in_(sorted(only)))
+        rows = [row for row in conn.execute(query) if only is None or row.id in only]
+    for row in rows:
+        member_stats = stats.get(row.id) or tiering.TierStats(as_of=as_of)
+        decision = books.host.resolve_tier(members.to_member(row), member_stats, books.program)
+        if decision is None or decision.tier == row.tier:
+            continue
+        # A change is applied under the member's lock on fresh figures, so two workers (or a
+        # concurrent clawback) never record it twice or from stale stats.
+        with books.write() as conn:
+            locked = ledger.lock_member(conn, books.shop_id, row.id)
+            fresh = tiering.stats_for(conn, books.program, row.id, books.shop_id, as_of)
+            if tiering.apply(conn, books.host, books.program, members.to_member(locked), fresh, books.now()):
                 changed += 1
     return changed
+
+
+def lapse_candidates(books: Books, since: datetime | None, as_of: datetime) -> set[int] | None:
+    """Members whose tier could have lapsed between two runs, or None for "everyone".
+
+    A tier changes when a member's events change (re-tiered as they are posted or released)
+    or when time moves an event out of its window: at a calendar-year boundary plus grace for
+    everyone above the entry tier, or, for rolling windows, for members whose events aged out.
+    """
+    tiers = books.program.tiers
+    if since is None:
+        return None
+    if tiers.window == "lifetime":
+        return set()
+    with books.read() as conn:
+        if tiers.window == "calendar_year":
+            zone = books.program.zone
+            for year in range(since.astimezone(zone).year, as_of.astimezone(zone).year + 1):
+                boundary = datetime(year, 1, 1, tzinfo=zone) + timedelta(days=tiers.grace_days)
+                if since < boundary <= as_of:
+                    query = select(members_table.c.id).where(members_table.c.shop_id == books.shop_id,
+                                                             members_table.c.tier.is_not(None))
+                    if tiers.levels[0].threshold <= 0:  # a base tier at 0 is a floor: it never lapses
+                        query = query.where(members_table.c.tier != tiers.levels[0].id)
+                    return set(conn.execute(query).scalars())
+            return set()
+        reach = timedelta(days=2 * tiers.window_days + tiers.grace_days + 1)
+        t = transactions.c
+        query = select(t.member_id).distinct().where(
+            t.shop_id == books.shop_id, t.tier_at > ledger.utc(since - reach),
+            t.tier_at <= ledger.utc(as_of - timedelta(days=tiers.window_days) + timedelta(days=1)),
+            (t.tier_points != 0) | (t.tier_spend_minor != 0) | (t.tier_orders != 0),
+        )
+        return set(conn.execute(query).scalars())
 
 
 def deliver_events(books: Books, limit: int = 1000) -> int:
     """Deliver undelivered outbox events to the notification hooks, oldest first. At least
     once: an event whose hook raised stays undelivered and is retried next run."""
-    delivered = 0
     with books.read() as conn:
         batch = list(conn.execute(
             select(outbox).where(outbox.c.shop_id == books.shop_id, outbox.c.delivered_at.is_(None))
             .order_by(outbox.c.id).limit(limit)
         ))
+    delivered: list[int] = []
+    failed: list[int] = []
     for event in batch:
         # Every event names itself and its shop, stably across redeliveries (credits posted on
         # the ledger's fast path store a payload without them).
@@ -189,21 +254,49 @@ def deliver_events(books: Books, limit: int = 1000) -> int:
         try:
             books.host.notify(event.kind, payload, books.program)
         except Exception:  # noqa: BLE001 - a failing receiver must not stop the others
-            with books.write() as conn:
-                conn.execute(update(outbox).where(outbox.c.id == event.id).values(attempts=outbox.c.attempts + 1))
-            continue
+            failed.append(event.id)
+        else:
+            delivered.append(event.id)
+    if delivered or failed:
         with books.write() as conn:
-            conn.execute(update(outbox).where(and_(outbox.c.id == event.id, outbox.c.delivered_at.is_(None)))
-                         .values(delivered_at=ledger.utc(books.now()), attempts=outbox.c.attempts + 1))
-        delivered += 1
-    return delivered
+            for ids in _chunks(delivered, 500):
+                conn.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.delivered_at.is_(None))
+                             .values(delivered_at=ledger.utc(books.now()), attempts=outbox.c.attempts + 1))
+            for ids in _chunks(failed, 500):
+                conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1))
+    return len(delivered)
+
+
+def _last_run(books: Books, job: str) -> datetime | None:
+    with books.read() as conn:
+        found = conn.execute(select(job_runs.c.last_as_of).where(
+            job_runs.c.shop_id == books.shop_id, job_runs.c.job == job)).scalar()
+    return ledger.stored(found)
+
+
+def _record_run(books: Books, job: str, as_of: datetime) -> None:
+    with books.write() as conn:
+        values = {"last_as_of": ledger.utc(as_of), "updated_at": ledger.utc(books.now())}
+        done = conn.execute(update(job_runs).where(job_runs.c.shop_id == books.shop_id, job_runs.c.job == job)
+                            .where(job_runs.c.last_as_of < ledger.utc(as_of)).values(**values))
+        if done.rowcount == 0 and _last_run_in(conn, books, job) is None:
+            conn.execute(job_runs.insert().values(shop_id=books.shop_id, job=job, **values))
+
+
+def _last_run_in(conn: Connection, books: Books, job: str) -> Any:
+    return conn.execute(select(job_runs.c.last_as_of).where(
+        job_runs.c.shop_id == books.shop_id, job_runs.c.job == job)).first()
 
 
 def run_all(books: Books, as_of: datetime) -> JobReport:
-    released, released_points, _ = release_pending(books, as_of)
+    released, released_points, touched = release_pending(books, as_of)
     expired, expired_points = expire(books, as_of)
     reminders = remind(books, as_of)
-    changes = retier(books, as_of)
+    since = _last_run(books, "retier")
+    lapsing = lapse_candidates(books, since, as_of) if since is not None and since <= as_of else None
+    # The first run, or a run back in time, re-tiers everyone; later runs only who could change.
+    changes = retier(books, as_of, None if lapsing is None else lapsing | touched)
+    _record_run(books, "retier", as_of)
     delivered = deliver_events(books)
     return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered)
 

@@ -15,15 +15,20 @@ on SQLite a handful of statements on the raw DB-API cursor inside ``BEGIN IMMEDI
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import psycopg
 
 from attrs import field, frozen
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from loyalty_sdk.core.errors import IdempotencyConflict, InsufficientPoints
@@ -126,6 +131,18 @@ class Raw:
 
     def cursor(self) -> Any:
         return self.connection.cursor()
+
+    @property
+    def mark(self) -> str:
+        """The driver's parameter placeholder."""
+        return "%s" if self.postgres else "?"
+
+    def stamp(self, moment: datetime | None) -> Any:
+        """A datetime as this driver stores it (SQLite keeps UTC text)."""
+        return moment if self.postgres else _sqlite_stamp(moment)
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
 
     @contextmanager
     def transaction(self, *, statements: int = 2) -> Iterator[None]:
@@ -499,24 +516,62 @@ def _replayed(raw: Raw, c: Credit) -> Posted:
 # ---------------------------------------------------------------------------------------------
 
 
-def lock_member(conn: Connection, shop_id: str, member_id: int) -> Any:
+MEMBER_COLUMNS = (
+    "id", "shop_id", "customer_id", "email", "tier", "enrolled_at", "available", "pending", "lifetime_points",
+    "birthday", "name", "last_activity_at", "tier_since",
+)
+
+
+class MemberRow(NamedTuple):
+    """A member row as read by the driver (the names match the members table's columns)."""
+
+    id: int
+    shop_id: str
+    customer_id: str | None
+    email: str | None
+    tier: str | None
+    enrolled_at: Any
+    available: int
+    pending: int
+    lifetime_points: int
+    birthday: Any
+    name: str | None
+    last_activity_at: Any
+    tier_since: Any
+
+
+def lock_member(conn: Connection | Raw, shop_id: str, member_id: int) -> MemberRow | None:
     """The member row, locked for the rest of the transaction (SQLite: the write lock is held
     since BEGIN IMMEDIATE)."""
-    query = select(members).where(members.c.id == member_id, members.c.shop_id == shop_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).first()
-
-
-def open_lots(conn: Connection, shop_id: str, member_id: int, status: str) -> list[Any]:
-    """Lots with points left, in draw order: soonest expiry first, never-expiring last."""
-    return list(
-        conn.execute(
-            select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.transaction_id)
-            .where(lots.c.shop_id == shop_id, lots.c.member_id == member_id, lots.c.status == status, lots.c.remaining > 0)
-            .order_by(lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id)
-        )
+    raw = Raw.of(conn)
+    cursor = raw.cursor()
+    cursor.execute(
+        f"SELECT {', '.join(MEMBER_COLUMNS)} FROM members WHERE id = {raw.mark} AND shop_id = {raw.mark}"
+        + (" FOR UPDATE" if raw.postgres else ""),
+        (member_id, shop_id),
     )
+    row = cursor.fetchone()
+    return None if row is None else MemberRow(*row)
+
+
+class LotRow(NamedTuple):
+    id: int
+    remaining: int
+    expires_at: Any
+    transaction_id: int
+
+
+def open_lots(conn: Connection | Raw, shop_id: str, member_id: int, status: str) -> list[LotRow]:
+    """Lots with points left, in draw order: soonest expiry first, never-expiring last."""
+    raw = Raw.of(conn)
+    cursor = raw.cursor()
+    cursor.execute(
+        "SELECT id, remaining, expires_at, transaction_id FROM lots"
+        f" WHERE shop_id = {raw.mark} AND member_id = {raw.mark} AND status = {raw.mark} AND remaining > 0"
+        " ORDER BY expires_at IS NULL, expires_at, id",
+        (shop_id, member_id, status),
+    )
+    return [LotRow(*row) for row in cursor.fetchall()]
 
 
 def plan_draws(candidates: Iterable[Any], points: int, first: int | None = None) -> tuple[list[Draw], int]:
@@ -568,80 +623,80 @@ class Movement:
     event_kind: str | None = "points_posted"
 
 
-def move(conn: Connection, m: Movement) -> Posted:
+def move(conn: Connection | Raw, m: Movement) -> Posted:
     """Post a movement whose balances the caller checked under the member's lock."""
     if sum(amount for _, amount in m.legs) != 0:
         raise ValueError(f"unbalanced transaction {m.key}: {m.legs}")
+    raw = Raw.of(conn)
+    mark = raw.mark
+    cursor = raw.cursor()
     try:
-        txn_id = conn.execute(
-            insert(transactions).returning(transactions.c.id),
-            {
-                "shop_id": m.shop_id, "member_id": m.member_id, "idempotency_key": m.key,
-                "payload_hash": m.payload_hash, "kind": m.kind, "points": m.points, "order_id": m.order_id,
-                "refers_to": m.refers_to, "reason": m.reason, "cause": dict(m.cause), "detail": dict(m.detail),
-                "event_at": utc(m.event_at), "recorded_at": utc(m.recorded_at), "program_version": m.program_version,
-                "tier_points": m.tier_points, "tier_spend_minor": m.tier_spend_minor, "tier_orders": m.tier_orders,
-                "tier_at": utc(m.tier_at or m.event_at),
-            },
-        ).scalar_one()
-    except IntegrityError:
+        cursor.execute(
+            f"INSERT INTO transactions ({_TXN_COLUMNS}) VALUES ({raw.marks(19)}) RETURNING id",
+            (
+                m.shop_id, m.member_id, m.key, m.payload_hash, m.kind, m.points, m.order_id, m.refers_to, m.reason,
+                json.dumps(m.cause), json.dumps(m.detail), raw.stamp(m.event_at), raw.stamp(m.recorded_at),
+                m.program_version, m.tier_points, m.tier_spend_minor, m.tier_orders,
+                raw.stamp(m.tier_at or m.event_at), None,
+            ),
+        )
+    except (sqlite3.IntegrityError, psycopg.IntegrityError):
         # Another process posted the same key between our check and insert.
         raise IdempotencyConflict(
             f"idempotency key {m.key!r} was posted concurrently", field="idempotency_key", value=m.key
         ) from None
-    deltas = {account: amount for account, amount in m.legs if account in ("available", "pending")}
-    legs = [l for l in m.legs if l[1] != 0]
+    txn_id = cursor.fetchone()[0]
+    legs = [(m.shop_id, txn_id, m.member_id, account, amount, None) for account, amount in m.legs if amount]
     if legs:
-        conn.execute(
-            insert(entries),
-            [
-                {"shop_id": m.shop_id, "transaction_id": txn_id, "member_id": m.member_id, "account": a, "amount": v}
-                for a, v in legs
-            ],
+        cursor.executemany(_ENTRY.format(marks=raw.marks(6)), legs)
+    deltas = dict(m.legs)
+    available, pending = deltas.get("available", 0), deltas.get("pending", 0)
+    if available or pending or m.lifetime_delta:
+        cursor.execute(
+            f"UPDATE members SET available = available + {mark}, pending = pending + {mark},"
+            f" lifetime_points = lifetime_points + {mark} WHERE id = {mark} AND shop_id = {mark}",
+            (available, pending, m.lifetime_delta, m.member_id, m.shop_id),
         )
-    if deltas or m.lifetime_delta:
-        conn.execute(
-            update(members)
-            .where(members.c.id == m.member_id, members.c.shop_id == m.shop_id)
-            .values(
-                available=members.c.available + deltas.get("available", 0),
-                pending=members.c.pending + deltas.get("pending", 0),
-                lifetime_points=members.c.lifetime_points + m.lifetime_delta,
-            )
-        )
-    for draw in m.draws:
-        conn.execute(update(lots).where(lots.c.id == draw.lot_id).values(remaining=lots.c.remaining - draw.points))
     if m.draws:
-        conn.execute(
-            insert(lot_draws),
-            [{"shop_id": m.shop_id, "transaction_id": txn_id, "lot_id": d.lot_id, "points": d.points} for d in m.draws],
-        )
+        cursor.executemany(f"UPDATE lots SET remaining = remaining - {mark} WHERE id = {mark}",
+                           [(d.points, d.lot_id) for d in m.draws])
+        cursor.executemany(f"INSERT INTO lot_draws (shop_id, transaction_id, lot_id, points) VALUES ({raw.marks(4)})",
+                           [(m.shop_id, txn_id, d.lot_id, d.points) for d in m.draws])
     if m.release_lot is not None:
-        conn.execute(
-            update(lots).where(lots.c.id == m.release_lot).values(status="available", remaining=m.release_remaining)
+        cursor.execute(f"UPDATE lots SET status = 'available', remaining = {mark} WHERE id = {mark}",
+                       (m.release_remaining, m.release_lot))
+    if m.event_kind and legs:
+        cursor.execute(
+            f"INSERT INTO outbox (shop_id, kind, member_id, dedup_key, payload, created_at, attempts)"
+            f" VALUES ({raw.marks(6)}, 0)",
+            (m.shop_id, m.event_kind, m.member_id, f"txn:{txn_id}", json.dumps({
+                "transaction_id": txn_id, "member_id": m.member_id, "kind": m.kind, "points": m.points,
+                "reason": m.reason, "order_id": m.order_id,
+            }), raw.stamp(m.recorded_at)),
         )
-    if m.event_kind and any(amount for _, amount in m.legs):
-        emit(conn, m.shop_id, m.event_kind, m.member_id, f"txn:{txn_id}", {
-            "transaction_id": txn_id, "member_id": m.member_id, "kind": m.kind, "points": m.points,
-            "reason": m.reason, "order_id": m.order_id,
-        }, m.recorded_at)
     return Posted(txn_id, m.member_id, m.points)
+
+
+_ENTRY = "INSERT INTO entries (shop_id, transaction_id, member_id, account, amount, lot_id) VALUES ({marks})"
 
 
 def emit(
     conn: Connection, shop_id: str, kind: str, member_id: int | None, dedup_key: str, payload: dict[str, Any],
     at: datetime,
 ) -> None:
-    """Write a domain event to the outbox in the caller's transaction (once per dedup key)."""
-    exists = conn.execute(
-        select(outbox.c.id).where(outbox.c.shop_id == shop_id, outbox.c.dedup_key == dedup_key)
-    ).first()
-    if exists is None:
-        conn.execute(
-            insert(outbox),
-            {"shop_id": shop_id, "kind": kind, "member_id": member_id, "dedup_key": dedup_key,
-             "payload": {"id": f"{shop_id}:{dedup_key}", **payload}, "created_at": utc(at), "attempts": 0},
-        )
+    """Write a domain event to the outbox in the caller's transaction, once per dedup key (a
+    second writer of the same key, even concurrently, changes nothing)."""
+    statement = _dialect_insert(conn, outbox).values(
+        shop_id=shop_id, kind=kind, member_id=member_id, dedup_key=dedup_key,
+        payload={"id": f"{shop_id}:{dedup_key}", **payload}, created_at=utc(at), attempts=0,
+    ).on_conflict_do_nothing(index_elements=["shop_id", "dedup_key"])
+    conn.execute(statement)
+
+
+def _dialect_insert(conn: Connection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
 
 
 def require_available(member: Any, points: int, what: str) -> None:

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import MemberExists, MemberNotFound
-from loyalty_sdk.core.ledger import Raw, stored, utc
+from loyalty_sdk.core.ledger import MEMBER_COLUMNS, MemberRow, Raw, stored, utc
 from loyalty_sdk.core.models import Member, MemberRef
 from loyalty_sdk.core.storage import members
 
@@ -26,27 +26,18 @@ def to_member(row: Any) -> Member:
         available=row.available,
         pending=row.pending,
         lifetime_points=row.lifetime_points,
-        birthday=row.birthday,
+        birthday=date.fromisoformat(row.birthday) if isinstance(row.birthday, str) else row.birthday,
         name=row.name,
         last_activity_at=stored(row.last_activity_at),
         tier_since=stored(row.tier_since),
     )
 
 
-_COLUMNS = (
-    "id, shop_id, customer_id, email, tier, enrolled_at, available, pending, lifetime_points, birthday, name,"
-    " last_activity_at, tier_since"
-)
+_COLUMNS = ", ".join(MEMBER_COLUMNS)
 
 
 def _from_raw(row: tuple[Any, ...]) -> Member:
-    birthday = row[9]
-    return Member(
-        id=row[0], shop_id=row[1], customer_id=row[2], email=row[3], tier=row[4], enrolled_at=stored(row[5]),
-        available=row[6], pending=row[7], lifetime_points=row[8],
-        birthday=date.fromisoformat(birthday) if isinstance(birthday, str) else birthday,
-        name=row[10], last_activity_at=stored(row[11]), tier_since=stored(row[12]),
-    )
+    return to_member(MemberRow(*row))
 
 
 def lookup(raw: Raw, shop_id: str, refs: Iterable[MemberRef]) -> dict[MemberRef, Member]:
@@ -117,6 +108,13 @@ def enroll(
     name: str | None = None,
     birthday: date | None = None,
 ) -> Member:
+    if conn.dialect.name == "postgresql":
+        # Two processes enrolling one customer would both find nobody (and emails have no unique
+        # index): serialize enrolments per identity, in a fixed order, until commit.
+        for identity in sorted(f"{shop_id}|{kind}|{value}" for kind, value in
+                               (("customer", ref.customer_id), ("email", ref.email)) if value):
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, 0))"),
+                         {"identity": identity})
     if find_row(conn, shop_id, ref) is not None:
         raise MemberExists(f"member {ref} is already enrolled in shop {shop_id!r}", field="member", value=str(ref))
     member_id = conn.execute(

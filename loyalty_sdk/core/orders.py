@@ -115,6 +115,14 @@ def _earned(conn: Connection, shop_id: str, order_id: str) -> Any:
     return row
 
 
+def _lock_then_replay(books: Books, conn: Connection, member_id: int, key: str, payload: str) -> ledger.Posted | None:
+    """Lock the member before reading what earlier take-backs of the order did: on PostgreSQL two
+    refunds of one order would otherwise both see none and both take everything back. Under the
+    lock a concurrent delivery of this same event, committed meanwhile, is a replay."""
+    ledger.lock_member(conn, books.shop_id, member_id)
+    return ledger.replay_or_conflict(conn, books.shop_id, key, payload)
+
+
 def _settled(previous: list[Any]) -> int:
     """Points of the order already dealt with: taken back, or written off (forgiven for good)."""
     return sum(-p.points + int((p.detail or {}).get("written_off", 0)) for p in previous)
@@ -191,6 +199,9 @@ def record_refund(books: Books, refund: Refund) -> ClawbackResult:
         if replay is not None:
             return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
         earned = _earned(conn, books.shop_id, refund.order_id)
+        replay = _lock_then_replay(books, conn, earned.member_id, key, payload)
+        if replay is not None:
+            return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
         previous = _previous(conn, books.shop_id, refund.order_id)
         already = _settled(previous)
         if any(p.kind == "cancel" for p in previous):
@@ -225,6 +236,10 @@ def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackRes
             return ClawbackResult(cancellation.order_id, replay.member_id, -replay.points, 0, replay.transaction_id,
                                   True)
         earned = _earned(conn, books.shop_id, cancellation.order_id)
+        replay = _lock_then_replay(books, conn, earned.member_id, key, payload)
+        if replay is not None:
+            return ClawbackResult(cancellation.order_id, replay.member_id, -replay.points, 0, replay.transaction_id,
+                                  True)
         previous = _previous(conn, books.shop_id, cancellation.order_id)
         already = _settled(previous)
         # What refunds already took off the spend that qualified for tiers.

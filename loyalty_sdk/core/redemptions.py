@@ -23,7 +23,7 @@ from loyalty_sdk.core.errors import InvalidInput, RewardNotFound
 from loyalty_sdk.core.models import MemberRef, Redemption, Reward, RewardUsage
 from loyalty_sdk.core.money import Money
 from loyalty_sdk.core.storage import members as members_table
-from loyalty_sdk.core.storage import redemptions, shops
+from loyalty_sdk.core.storage import lot_draws, lots, redemptions, shops
 from loyalty_sdk.plugins.rewards import reward_value
 
 
@@ -70,6 +70,10 @@ def redeem(books: Books, ref: MemberRef | str | int, reward_id: str, *, points: 
         if replay is not None:
             return _replayed(conn, books.shop_id, replay)
         locked = ledger.lock_member(conn, books.shop_id, member.id)
+        # The same request may have been posted by another process while we waited for the lock.
+        replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)
+        if replay is not None:
+            return _replayed(conn, books.shop_id, replay)
         member = members.to_member(locked)
         catalog = {reward.id: reward for reward in books.host.rewards(member, program)}
         reward = catalog.get(reward_id)
@@ -129,14 +133,24 @@ def _issue(books: Books, member: Any, redemption: Redemption, transaction_id: in
 def _reverse(books: Books, redemption: Redemption, transaction_id: int, why: str) -> None:
     now = books.now()
     with books.write() as conn:
-        ledger.credit(conn, ledger.Credit(
-            shop_id=books.shop_id, member_id=redemption.member_id, key=f"redemption:{redemption.id}:reverse",
-            payload_hash=payload_hash(redemption.id), kind="reversal", points=redemption.points, pending=False,
-            available_at=now, expires_at=None, event_at=now, recorded_at=now,
-            reason=f"reward {redemption.reward.id} could not be issued: {why}"[:500],
-            program_version=books.program.version, program_account="redeemed", refers_to=transaction_id,
-            cause={"redemption_id": redemption.id},
-        ))
+        # Each lot gets back what it gave, with its own expiry: a failed redemption must not turn
+        # expiring points into points that never expire.
+        drawn = conn.execute(
+            select(lot_draws.c.lot_id, lot_draws.c.points, lots.c.expires_at)
+            .join(lots, lots.c.id == lot_draws.c.lot_id)
+            .where(lot_draws.c.shop_id == books.shop_id, lot_draws.c.transaction_id == transaction_id)
+            .order_by(lot_draws.c.id)
+        ).all()
+        parts = [(row.points, ledger.stored(row.expires_at), f":{row.lot_id}") for row in drawn]
+        for points, expires_at, suffix in parts or [(redemption.points, None, "")]:
+            ledger.credit(conn, ledger.Credit(
+                shop_id=books.shop_id, member_id=redemption.member_id,
+                key=f"redemption:{redemption.id}:reverse{suffix}", payload_hash=payload_hash(redemption.id, suffix),
+                kind="reversal", points=points, pending=False, available_at=now, expires_at=expires_at, event_at=now,
+                recorded_at=now, reason=f"reward {redemption.reward.id} could not be issued: {why}"[:500],
+                program_version=books.program.version, program_account="redeemed", refers_to=transaction_id,
+                cause={"redemption_id": redemption.id},
+            ))
         conn.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(status="failed"))
 
 
@@ -174,6 +188,9 @@ def adjust(books: Books, ref: MemberRef | str | int, points: int, reason: str, *
                 cause=cause,
             ))
         locked = ledger.lock_member(conn, books.shop_id, member.id)
+        replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)
+        if replay is not None:
+            return replay
         ledger.require_available(locked, -points, "adjustment")
         draws, _ = ledger.plan_draws(ledger.open_lots(conn, books.shop_id, member.id, "available"), -points)
         return ledger.move(conn, ledger.Movement(

@@ -223,6 +223,16 @@ outbox = Table(
     Index(None, "delivered_at", "id"),
 )
 
+# When each scheduled job last ran for a shop, and up to which moment it processed.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("shop_id", String(255), primary_key=True),
+    Column("job", String(32), primary_key=True),
+    Column("last_as_of", Stamp, nullable=False),
+    Column("updated_at", Stamp, nullable=False),
+)
+
 MEMBER_ACCOUNTS = ("available", "pending")
 PROGRAM_ACCOUNTS = ("issued", "redeemed", "expired", "clawed_back", "adjusted")
 
@@ -268,6 +278,7 @@ __all__ = [
     "MEMBER_ACCOUNTS",
     "PROGRAM_ACCOUNTS",
     "entries",
+    "job_runs",
     "lot_draws",
     "lots",
     "members",

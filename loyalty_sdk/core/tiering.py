@@ -64,12 +64,20 @@ def stats_for(conn: Connection, program: Program, member_id: int, shop_id: str, 
     return TierStats(as_of=as_of, events=events, clawback=clawback)
 
 
-def stats_for_shop(conn: Connection, program: Program, shop_id: str, as_of: datetime) -> dict[int, TierStats]:
-    """Every member's stats in one query (the re-tier job)."""
+def stats_for_shop(conn: Connection, program: Program, shop_id: str, as_of: datetime,
+                   member_ids: Iterable[int] | None = None) -> dict[int, TierStats]:
+    """Stats of every member (or of ``member_ids``) in few queries (the re-tier job)."""
     exponent = MINOR_UNITS[program.program.currency]
     grouped: dict[int, list[QualifyingEvent]] = defaultdict(list)
-    for row in conn.execute(_events_query(shop_id, lookback(program, as_of), as_of)):
-        grouped[row.member_id].append(_event(row, exponent))
+    query = _events_query(shop_id, lookback(program, as_of), as_of)
+    if member_ids is None:
+        batches = [query]
+    else:
+        ids = sorted(member_ids)
+        batches = [query.where(transactions.c.member_id.in_(ids[i:i + 500])) for i in range(0, len(ids), 500)]
+    for batch in batches:
+        for row in conn.execute(batch):
+            grouped[row.member_id].append(_event(row, exponent))
     return {member_id: TierStats(as_of=as_of, events=tuple(events)) for member_id, events in grouped.items()}
 
 

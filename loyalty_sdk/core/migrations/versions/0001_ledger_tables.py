@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:19:39.034263
+Create Date: 2026-11-22 19:53:34.349224
 """
 
 from alembic import op
@@ -16,6 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('job_runs',
+    sa.Column('shop_id', sa.String(length=255), nullable=False),
+    sa.Column('job', sa.String(length=32), nullable=False),
+    sa.Column('last_as_of', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('shop_id', 'job', name=op.f('pk_job_runs'))
+    )
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('shop_id', sa.String(length=255), nullable=False),
@@ -247,3 +254,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_delivered_at_id'))
 
     op.drop_table('outbox')
+    op.drop_table('job_runs')
