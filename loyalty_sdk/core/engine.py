@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from attrs import frozen
 
 from loyalty_sdk.core.allocation import minor
@@ -20,21 +21,18 @@ from loyalty_sdk.core.program import Program
 
 def payload_hash(*parts: object) -> str:
     """A stable fingerprint of a request, to tell a replay from a reused key."""
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-
-
-def _money(money: Any) -> tuple[str, str] | None:
-    return None if money is None else (str(money.amount), money.currency)
+    return hashlib.blake2b(orjson.dumps(parts, default=repr), digest_size=16).hexdigest()
 
 
 def order_fingerprint(order: Order) -> str:
-    """The order's content that decides its points (cheaper than hashing its repr)."""
+    """What decides the order's points: who, when, and each line's quantity, product and net
+    value (after discounts and tax), so a replay with the same content matches cheaply."""
+    nets = order.line_nets
     return payload_hash(
-        order.order_id, order.member.customer_id, order.member.email, order.placed_at.isoformat(), order.currency,
-        order.taxes_included, _money(order.order_discount), _money(order.shipping),
+        order.order_id, order.member.customer_id, order.member.email, order.placed_at.timestamp(), order.currency,
         tuple(
-            (line.line_id, line.quantity, str(line.unit_price.amount), _money(line.discount), _money(line.tax),
-             line.product_id, line.sku, tuple(sorted(line.collections)), line.gift_card)
+            (line.line_id, line.quantity, nets[line.line_id], line.product_id, line.sku, line.gift_card,
+             tuple(sorted(line.collections)) if line.collections else ())
             for line in order.lines
         ),
     )
@@ -101,7 +99,8 @@ class Engine:
         eligible_minor = sum(v[1] for k, v in lines.items() if per_line.get(k, 0) > 0) if per_line else sum(
             v[1] for v in lines.values()
         )
-        gross = sum(line.gross for line in order.lines)
+        exponent = MINOR_UNITS[currency]
+        gross_minor = sum(minor(line.unit_price.amount, exponent) * line.quantity for line in order.lines)
         placed = order.placed_at
         expires = self.expires_at(placed)
         points = evaluation.points
@@ -129,8 +128,7 @@ class Engine:
             },
             tier_spend_minor=eligible_minor if currency == program.program.currency else 0,
             tier_orders=1,
-            order=OrderRecord(order.order_id, placed, currency, minor(gross, MINOR_UNITS[currency]), eligible_minor,
-                              order.source),
+            order=OrderRecord(order.order_id, placed, currency, gross_minor, eligible_minor, order.source),
             order_id=order.order_id,
         )
 

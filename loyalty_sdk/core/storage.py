@@ -8,6 +8,7 @@ all of it from the entries.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
+
+from loyalty_sdk.core.errors import InvalidInput
 
 metadata = MetaData(
     naming_convention={
@@ -237,14 +240,23 @@ MEMBER_ACCOUNTS = ("available", "pending")
 PROGRAM_ACCOUNTS = ("issued", "redeemed", "expired", "clawed_back", "adjusted")
 
 
-def open_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
+def open_engine(url: str, *, synchronous: str | None = None, **kwargs: Any) -> Engine:
     """An Engine configured for the ledger: SQLite in WAL with write transactions that take the
     write lock at BEGIN (``BEGIN IMMEDIATE``, for connections with the ``loyalty_write``
-    execution option), so check-then-post never races. ``synchronous=FULL`` makes each commit
-    durable against power loss, as points are money."""
+    execution option), so check-then-post never races.
+
+    SQLite runs WAL with ``synchronous=NORMAL`` unless ``synchronous`` (or the
+    ``LOYALTY_SQLITE_SYNCHRONOUS`` variable) says otherwise: a commit survives the process
+    crashing and the database never corrupts, but the last commits before a power cut may be
+    lost. ``FULL`` adds an fsync to every commit (several times slower with the ledger's
+    indexes). PostgreSQL, the production engine, is always fully durable."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        synchronous = (synchronous or os.environ.get("LOYALTY_SQLITE_SYNCHRONOUS") or "NORMAL").upper()
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise InvalidInput(f"SQLite synchronous must be NORMAL, FULL, EXTRA or OFF, got {synchronous!r}",
+                               field="synchronous", value=synchronous)
         memory = url in ("sqlite://", "sqlite:///:memory:")
         if memory:  # one shared connection, or every checkout would see an empty database
             kwargs.setdefault("poolclass", StaticPool)
@@ -257,6 +269,7 @@ def open_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

@@ -9,7 +9,6 @@ happen within a run; tier multipliers and a per-order cap make the awards uneven
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 

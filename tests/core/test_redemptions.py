@@ -56,7 +56,6 @@ def test_a_redemption_spends_points_and_issues_a_code(shop):
 
 
 def test_a_redemption_above_the_balance_is_refused_and_posts_nothing(shop):
-    before = snapshot(shop, "c1")
     shop.redeem("c1", "5-off")  # 600 -> 100
     before = snapshot(shop, "c1")
     with pytest.raises(InsufficientPoints) as caught:
@@ -90,9 +89,9 @@ def test_a_redemption_draws_the_soonest_expiring_lots_first(books):
     result = books.redeem("c1", "pay", points=100)
     # 80 from o2's lot, the remaining 20 from o1's.
     with books.db.connect() as conn:
-        draws = conn.execute(select(redemptions.c.transaction_id).where(redemptions.c.id == result.id)).scalar_one()
+        spent = conn.execute(select(redemptions.c.transaction_id).where(redemptions.c.id == result.id)).scalar_one()
         drawn = dict(conn.execute(select(lot_draws.c.lot_id, lot_draws.c.points)
-                                  .where(lot_draws.c.transaction_id == draws)).all())
+                                  .where(lot_draws.c.transaction_id == spent)).all())
     assert drawn == {lot_o2.id: 80, lot_o1.id: 20}
     assert {lot.id: lot.remaining for lot in books.lots("c1")} == {lot_o1.id: 280, lot_o2.id: 0}
     assert_books_ok(books)
