@@ -11,7 +11,6 @@ PostgreSQL figures need a server: ``--postgres`` or ``LOYALTY_TEST_POSTGRES_URL`
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import random
 import statistics
@@ -21,13 +20,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from benchmarks import raw_limits
 from loyalty_sdk.core import members
 from loyalty_sdk.core.engine import Engine
-from loyalty_sdk.core.orders import record_evaluated
 from loyalty_sdk.core.models import LineItem, Member, MemberRef, Order
 from loyalty_sdk.core.money import Money
+from loyalty_sdk.core.orders import record_evaluated
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import load_program
 from loyalty_sdk.core.storage import members as members_table
@@ -133,7 +133,7 @@ def _schema_url(url: str, schema: str) -> str:
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
 
 
-def _pg_worker(url: str, index: int, count: int, queue: multiprocessing.Queue) -> None:
+def _pg_worker(url: str, index: int, count: int, queue: Any) -> None:
     with Loyalty(url, clock=lambda: START, entry_points=False, migrate_schema=False) as loyalty:
         orders = _orders(count, index * count, 1000, 100 + index)
         start = time.perf_counter()
@@ -152,14 +152,7 @@ def bench_postgres(url: str, per_process: int, processes: int) -> None:
     scoped = _schema_url(url, schema)
     with Loyalty(scoped, clock=lambda: START, entry_points=False) as loyalty:
         _enroll_bulk(loyalty, 1000)
-        context = multiprocessing.get_context("spawn")
-        queue = context.Queue()
-        workers = [context.Process(target=_pg_worker, args=(scoped, i, per_process, queue)) for i in range(processes)]
-        for worker in workers:
-            worker.start()
-        slowest = max(queue.get() for _ in workers)
-        for worker in workers:
-            worker.join()
+        slowest = raw_limits.slowest_of(_pg_worker, [(scoped, i, per_process) for i in range(processes)])
         ours = per_process * processes / slowest
         doctor = loyalty.doctor()
         summary = loyalty.summary()

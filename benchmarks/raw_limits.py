@@ -14,6 +14,7 @@ import sqlite3
 import time
 import uuid
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import pluggy
 from attrs import frozen
@@ -192,6 +193,20 @@ def _pg_worker(url: str, count: int, seed: int, queue: multiprocessing.Queue) ->
         queue.put(time.perf_counter() - start)
 
 
+def slowest_of(target: Any, arguments: list[tuple[Any, ...]]) -> float:
+    """Run ``target(*args, queue)`` in one fresh process per argument tuple, all at once, and
+    return the slowest one's elapsed seconds (each worker puts its own timing on the queue)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=target, args=(*args, queue)) for args in arguments]
+    for worker in workers:
+        worker.start()
+    slowest = max(queue.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    return slowest
+
+
 def postgres_orders(url: str, count: int, processes: int) -> float:
     """Orders per second with ``processes`` clients each posting ``count`` one-statement orders."""
     import psycopg
@@ -203,14 +218,7 @@ def postgres_orders(url: str, count: int, processes: int) -> float:
             " idempotency_key text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now())"
         )
         conn.execute("CREATE TABLE raw_balances (account bigint PRIMARY KEY, balance bigint NOT NULL)")
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=_pg_worker, args=(url, count, seed, queue)) for seed in range(processes)]
-    for worker in workers:
-        worker.start()
-    slowest = max(queue.get() for _ in workers)
-    for worker in workers:
-        worker.join()
+    slowest = slowest_of(_pg_worker, [(url, count, seed) for seed in range(processes)])
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE raw_ledger, raw_balances")
     return count * processes / slowest

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-
 from typing import TYPE_CHECKING
 
 from loyalty_sdk.core.money import MINOR_UNITS
@@ -48,7 +47,7 @@ def split_int(total: int, weights: Sequence[int | Decimal]) -> list[int]:
     parts = [magnitude * w // weight_sum for w in weights]
     left = magnitude - sum(parts)
     if left:
-        remainders = [magnitude * w - part * weight_sum for w, part in zip(weights, parts)]
+        remainders = [magnitude * w - part * weight_sum for w, part in zip(weights, parts, strict=True)]
         for _ in range(left):  # fewer than ``count`` units: pick the largest remainder, earliest on ties
             i = remainders.index(max(remainders))
             parts[i] += 1

@@ -13,16 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import asdict, frozen
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from loyalty_sdk.core import ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.storage import job_runs, lots, outbox, transactions
 from loyalty_sdk.core.storage import members as members_table
-
 
 CHUNK = 200  # lots per write transaction: short locks, few commits
 

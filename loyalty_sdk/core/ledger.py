@@ -17,22 +17,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
 import psycopg
-
 from attrs import field, frozen
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import IdempotencyConflict, InsufficientPoints
-from loyalty_sdk.core.storage import entries, lot_draws, lots, members, outbox, transactions
+from loyalty_sdk.core.storage import entries, lots, outbox
 
 
 def utc(moment: datetime) -> datetime:

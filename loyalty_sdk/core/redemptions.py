@@ -22,8 +22,8 @@ from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.errors import InvalidInput, RewardNotFound
 from loyalty_sdk.core.models import MemberRef, Redemption, Reward, RewardUsage
 from loyalty_sdk.core.money import Money
-from loyalty_sdk.core.storage import members as members_table
 from loyalty_sdk.core.storage import lot_draws, lots, redemptions, shops
+from loyalty_sdk.core.storage import members as members_table
 from loyalty_sdk.plugins.rewards import reward_value
 
 

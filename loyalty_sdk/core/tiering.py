@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.engine import Connection
 
-from loyalty_sdk.core.ledger import emit, stored, utc
 from loyalty_sdk.core import members
+from loyalty_sdk.core.ledger import emit, stored, utc
 from loyalty_sdk.core.models import Member, QualifyingEvent, TierStats
 from loyalty_sdk.core.money import MINOR_UNITS
 from loyalty_sdk.core.plugin_host import PluginHost

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from loyalty_sdk.core.allocation import round_points, split_int
 from loyalty_sdk.core.hookspecs import hookimpl
