@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
-from loyalty_sdk.core import ledger, members, tiering
+from loyalty_sdk.core import credits, ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.models import Activity, ActivityHistory
@@ -57,7 +57,7 @@ def record_activity(books: Books, activity: Activity) -> ledger.Posted | None:
             credit = books.rules.activity_credit(activity, member, fresh, books.shop_id, books.now())
         if credit is None:
             return None
-        posted = ledger.credit(conn, credit)
+        posted = credits.credit(conn, credit)
         if not posted.replayed and not credit.pending:
             tiering.reevaluate(books, conn, member.id, activity.occurred_at)
         return posted

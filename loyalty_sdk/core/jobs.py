@@ -14,6 +14,8 @@ from typing import Any
 
 from attrs import asdict, frozen
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core import ledger, members, tiering
@@ -275,15 +277,11 @@ def _last_run(books: Books, job: str) -> datetime | None:
 def _record_run(books: Books, job: str, as_of: datetime) -> None:
     with books.write() as conn:
         values = {"last_as_of": ledger.utc(as_of), "updated_at": ledger.utc(books.now())}
-        done = conn.execute(update(job_runs).where(job_runs.c.shop_id == books.shop_id, job_runs.c.job == job)
-                            .where(job_runs.c.last_as_of < ledger.utc(as_of)).values(**values))
-        if done.rowcount == 0 and _last_run_in(conn, books, job) is None:
-            conn.execute(job_runs.insert().values(shop_id=books.shop_id, job=job, **values))
-
-
-def _last_run_in(conn: Connection, books: Books, job: str) -> Any:
-    return conn.execute(select(job_runs.c.last_as_of).where(
-        job_runs.c.shop_id == books.shop_id, job_runs.c.job == job)).first()
+        # One statement, so two workers finishing together cannot both insert the first row.
+        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        insert = dialect_insert(job_runs).values(shop_id=books.shop_id, job=job, **values)
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["shop_id", "job"], set_=values, where=job_runs.c.last_as_of < ledger.utc(as_of)))
 
 
 def run_all(books: Books, as_of: datetime) -> JobReport:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core import clawback, ledger, members, tiering
+from loyalty_sdk.core import credits as credits_module
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import Evaluation, payload_hash
 from loyalty_sdk.core.errors import InvalidInput, OrderNotFound
@@ -76,7 +77,7 @@ def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]
     now = books.now()
     credits = [books.rules.order_credit(evaluation, member, books.shop_id, now) for member, evaluation in evaluated]
     with raw.transaction(statements=len(credits)):
-        posted = ledger.credit_many(raw, credits)
+        posted = credits_module.credit_many(raw, credits)
     qualifying = [c for c, p in zip(credits, posted, strict=True) if not p.replayed and not c.pending and c.points > 0]
     if qualifying and books.program.tiers.levels:
         # Points available at once count toward tiers at once: upgrade now.

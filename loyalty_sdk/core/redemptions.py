@@ -16,7 +16,7 @@ from attrs import frozen
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from loyalty_sdk.core import ledger, members
+from loyalty_sdk.core import credits, ledger, members
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.errors import InvalidInput, RewardNotFound
@@ -143,7 +143,7 @@ def _reverse(books: Books, redemption: Redemption, transaction_id: int, why: str
         ).all()
         parts = [(row.points, ledger.stored(row.expires_at), f":{row.lot_id}") for row in drawn]
         for points, expires_at, suffix in parts or [(redemption.points, None, "")]:
-            ledger.credit(conn, ledger.Credit(
+            credits.credit(conn, ledger.Credit(
                 shop_id=books.shop_id, member_id=redemption.member_id,
                 key=f"redemption:{redemption.id}:reverse{suffix}", payload_hash=payload_hash(redemption.id, suffix),
                 kind="reversal", points=points, pending=False, available_at=now, expires_at=expires_at, event_at=now,
@@ -181,7 +181,7 @@ def adjust(books: Books, ref: MemberRef | str | int, points: int, reason: str, *
             return replay
         cause = {"actor": actor, "reason": reason}
         if points > 0:
-            return ledger.credit(conn, ledger.Credit(
+            return credits.credit(conn, ledger.Credit(
                 shop_id=books.shop_id, member_id=member.id, key=key, payload_hash=payload, kind="adjust",
                 points=points, pending=False, available_at=at, expires_at=books.rules.expires_at(at), event_at=at,
                 recorded_at=now, reason=reason, program_version=books.program.version, program_account="adjusted",
