@@ -108,7 +108,6 @@ transactions = Table(
     UniqueConstraint("shop_id", "idempotency_key"),
     Index(None, "shop_id", "member_id", "id"),
     Index(None, "shop_id", "order_id"),
-    Index(None, "shop_id", "kind", "event_at"),
 )
 
 entries = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:53:34.349224
+Create Date: 2026-11-22 20:25:12.725431
 """
 
 import sqlalchemy as sa
@@ -112,7 +112,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', 'idempotency_key', name=op.f('uq_transactions_shop_id_idempotency_key'))
     )
     with op.batch_alter_table('transactions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_transactions_shop_id_kind_event_at'), ['shop_id', 'kind', 'event_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_transactions_shop_id_member_id_id'), ['shop_id', 'member_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transactions_shop_id_order_id'), ['shop_id', 'order_id'], unique=False)
 
@@ -237,7 +236,6 @@ def downgrade() -> None:
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transactions_shop_id_order_id'))
         batch_op.drop_index(batch_op.f('ix_transactions_shop_id_member_id_id'))
-        batch_op.drop_index(batch_op.f('ix_transactions_shop_id_kind_event_at'))
 
     op.drop_table('transactions')
     with op.batch_alter_table('tier_changes', schema=None) as batch_op:
