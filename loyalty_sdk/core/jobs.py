@@ -204,15 +204,29 @@ def retier(books: Books, as_of: datetime, only: set[int] | None = None) -> int:
 
 
 def lapse_candidates(books: Books, since: datetime | None, as_of: datetime) -> set[int] | None:
-    """Members whose tier could have lapsed between two runs, or None for "everyone".
+    """Members whose tier may differ at ``as_of`` from what the run at ``since`` left, or None
+    for "everyone" (no earlier run)."""
+    if since is None:
+        return None
+    # Members whose qualifying events are dated since the last run are looked at again too: a
+    # posting re-tiers its member at once, but not if the process died between the two.
+    t = transactions.c
+    with books.read() as conn:
+        recent = set(conn.execute(select(t.member_id).distinct().where(
+            t.shop_id == books.shop_id, t.tier_at > ledger.utc(since), t.tier_at <= ledger.utc(as_of),
+            (t.tier_points != 0) | (t.tier_spend_minor != 0) | (t.tier_orders != 0),
+        )).scalars())
+    return recent | _lapsing(books, since, as_of)
+
+
+def _lapsing(books: Books, since: datetime, as_of: datetime) -> set[int]:
+    """Members whose tier could have lapsed between two runs.
 
     A tier changes when a member's events change (re-tiered as they are posted or released)
     or when time moves an event out of its window: at a calendar-year boundary plus grace for
     everyone above the entry tier, or, for rolling windows, for members whose events aged out.
     """
     tiers = books.program.tiers
-    if since is None:
-        return None
     if tiers.window == "lifetime":
         return set()
     with books.read() as conn:

@@ -128,6 +128,9 @@ def reevaluate(books: Books, conn: Connection, member_id: int, as_of: datetime, 
     """Re-resolve one member's tier after a change to their qualifying points."""
     if not books.program.tiers.levels:
         return None
+    # The tier held now: an event dated in the past (a backfill, a late refund) changes today's
+    # tier, it does not set the tier to what it was back then.
+    as_of = max(as_of, books.now())
     member = members.get(conn, books.shop_id, member_id)
     stats = stats_for(conn, books.program, member_id, books.shop_id, as_of, clawback=clawback)
     return apply(conn, books.host, books.program, member, stats, books.now())

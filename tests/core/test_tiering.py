@@ -114,3 +114,29 @@ def test_a_calendar_tier_lapses_exactly_when_its_hold_ends(loyalty_at, grace):
     # Earned in 2026: held through 2027 and ``grace`` days of 2028.
     lapse = datetime(2028, 1, 1, 12, tzinfo=UTC) + timedelta(days=grace)
     assert first_day_of(seen, "bronze") == lapse
+
+
+def test_importing_old_orders_does_not_grant_a_tier_that_has_since_lapsed(loyalty_at):
+    shop = loyalty_at(program=tiers(window="calendar_year", grace_days=30))
+    shop.enroll("c1")
+    shop.run_jobs(T0)
+    # A backfill of an order placed in June 2024: gold in 2024, held through 2025 and 30 days of
+    # 2026, so no longer held on 2026-03-02.
+    shop.record_order(order("old", [("a", "1600.00", 1)], at=datetime(2024, 6, 1, tzinfo=UTC)))
+    assert shop.tier("c1") == "bronze"
+    shop.run_jobs(T0 + DAY)
+    assert shop.tier("c1") == "bronze"
+
+
+def test_a_late_refund_of_last_years_order_does_not_reinstate_an_old_tier(loyalty_at, clock):
+    shop = loyalty_at(program=tiers(window="calendar_year", grace_days=0))
+    shop.enroll("c1")
+    shop.record_order(order("o1", [("a", "1600.00", 1)]))  # gold in 2026
+    clock.now = datetime(2028, 3, 1, tzinfo=UTC)
+    shop.run_jobs(clock.now)
+    assert shop.tier("c1") == "bronze"  # lapsed on 2028-01-01
+    shop.record_order(order("o2", [("a", "600.00", 1)], at=clock.now))  # silver in 2028
+    assert shop.tier("c1") == "silver"
+    # A refund dated back in 2026 (a platform replaying old events) leaves today's tier alone.
+    shop.record_refund(refund("r1", "o1", T0 + DAY, {"a": 1}))
+    assert shop.tier("c1") == "silver"
