@@ -85,6 +85,10 @@ def _enroll_bulk(loyalty: Loyalty, count: int) -> None:
              "available": 0, "pending": 0, "lifetime_points": 0, "tier": TIERS[i % 3], "last_activity_at": START}
             for i in range(count)
         ])
+    with loyalty.books.write() as conn:
+        # Planner statistics, as autovacuum keeps them in a running database: without them
+        # PostgreSQL may scan the wrong index for a table it believes empty.
+        conn.exec_driver_sql("ANALYZE members")
 
 
 def _orders(count: int, offset: int, members: int, seed: int) -> list[Order]:
