@@ -19,10 +19,6 @@ DAY = timedelta(days=1)
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-@pytest.fixture
-def program():
-    return base_program()
-
 
 @pytest.fixture
 def shop(books):

@@ -10,14 +10,10 @@ from sqlalchemy import insert, select, text, update
 
 from loyalty_sdk.core.storage import entries, lots, members, transactions
 
-from . import T0, base_program, order, refund
+from . import T0, order, refund
 
 DAY = timedelta(days=1)
 
-
-@pytest.fixture
-def program():
-    return base_program()
 
 
 @pytest.fixture

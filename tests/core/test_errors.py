@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty_sdk.core import errors
 from loyalty_sdk import hookimpl
+from loyalty_sdk.core import errors
 from loyalty_sdk.core.models import Activity, Award, LineItem, MemberRef, Order
 from loyalty_sdk.core.money import Money
 from loyalty_sdk.facade import Loyalty

@@ -20,10 +20,6 @@ from . import T0, assert_books_ok, base_program, order, refund
 DAY = timedelta(days=1)
 
 
-@pytest.fixture
-def program():
-    return base_program()
-
 
 class Inbox:
     """A notification plugin that keeps what it was told."""

@@ -29,10 +29,6 @@ from . import T0, assert_books_ok, base_program, cancellation, order, refund
 DAY = timedelta(days=1)
 
 
-@pytest.fixture
-def program():
-    return base_program()
-
 
 @pytest.fixture
 def history_of_everything(books, clock):

@@ -9,14 +9,10 @@ import pytest
 from loyalty_sdk.core.errors import InvalidInput, MemberExists, MemberNotFound
 from loyalty_sdk.core.models import MemberRef
 
-from . import T0, base_program, order, snapshot
+from . import T0, order, snapshot
 
 DAY = timedelta(days=1)
 
-
-@pytest.fixture
-def program():
-    return base_program()
 
 
 def test_a_new_member_starts_in_the_entry_tier_with_nothing(books):

@@ -22,10 +22,6 @@ from . import T0, assert_books_ok, base_program, cancellation, order, refund, sn
 DAY = timedelta(days=1)
 
 
-@pytest.fixture
-def program():
-    return base_program()
-
 
 @pytest.fixture
 def shop(books):
