@@ -14,8 +14,6 @@ from typing import Any
 
 from attrs import asdict, frozen
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core import ledger, members, tiering
@@ -292,8 +290,7 @@ def _record_run(books: Books, job: str, as_of: datetime) -> None:
     with books.write() as conn:
         values = {"last_as_of": ledger.utc(as_of), "updated_at": ledger.utc(books.now())}
         # One statement, so two workers finishing together cannot both insert the first row.
-        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        insert = dialect_insert(job_runs).values(shop_id=books.shop_id, job=job, **values)
+        insert = ledger.dialect_insert(conn, job_runs).values(shop_id=books.shop_id, job=job, **values)
         conn.execute(insert.on_conflict_do_update(
             index_elements=["shop_id", "job"], set_=values, where=job_runs.c.last_as_of < ledger.utc(as_of)))
 

@@ -381,14 +381,15 @@ def emit(
 ) -> None:
     """Write a domain event to the outbox in the caller's transaction, once per dedup key (a
     second writer of the same key, even concurrently, changes nothing)."""
-    statement = _dialect_insert(conn, outbox).values(
+    statement = dialect_insert(conn, outbox).values(
         shop_id=shop_id, kind=kind, member_id=member_id, dedup_key=dedup_key,
         payload={"id": f"{shop_id}:{dedup_key}", **payload}, created_at=utc(at), attempts=0,
     ).on_conflict_do_nothing(index_elements=["shop_id", "dedup_key"])
     conn.execute(statement)
 
 
-def _dialect_insert(conn: Connection, table: Any) -> Any:
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """An INSERT with this dialect's ON CONFLICT support."""
     if conn.dialect.name == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)

@@ -78,25 +78,15 @@ def lookup(raw: Raw, shop_id: str, refs: Iterable[MemberRef]) -> dict[MemberRef,
     return found
 
 
-def find_row(conn: Connection, shop_id: str, ref: MemberRef) -> Any:
-    query = select(members).where(members.c.shop_id == shop_id)
-    if ref.customer_id:
-        row = conn.execute(query.where(members.c.customer_id == ref.customer_id)).first()
-        if row is not None or not ref.email:
-            return row
-    return conn.execute(query.where(members.c.email == ref.email).order_by(members.c.id).limit(1)).first()
-
-
 def get(conn: Connection, shop_id: str, ref: MemberRef | str | int) -> Member:
     """The member named by ``ref`` (a MemberRef, a customer id or email, or an internal id)."""
     if isinstance(ref, int) and not isinstance(ref, bool):
         row = conn.execute(select(members).where(members.c.shop_id == shop_id, members.c.id == ref)).first()
-    else:
-        ref = MemberRef.parse(ref)
-        row = find_row(conn, shop_id, ref)
-    if row is None:
-        raise MemberNotFound(f"no member {ref} in shop {shop_id!r}", field="member", value=str(ref))
-    return to_member(row)
+        if row is None:
+            raise MemberNotFound(f"no member {ref} in shop {shop_id!r}", field="member", value=str(ref))
+        return to_member(row)
+    ref = MemberRef.parse(ref)
+    return lookup(Raw.of(conn), shop_id, [ref])[ref]
 
 
 def enroll(
@@ -115,7 +105,11 @@ def enroll(
                                (("customer", ref.customer_id), ("email", ref.email)) if value):
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, 0))"),
                          {"identity": identity})
-    if find_row(conn, shop_id, ref) is not None:
+    try:
+        lookup(Raw.of(conn), shop_id, [ref])
+    except MemberNotFound:
+        pass
+    else:
         raise MemberExists(f"member {ref} is already enrolled in shop {shop_id!r}", field="member", value=str(ref))
     member_id = conn.execute(
         insert(members).returning(members.c.id),

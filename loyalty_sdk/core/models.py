@@ -17,7 +17,7 @@ from typing import Any
 from attrs import field, frozen
 
 from loyalty_sdk.core.errors import CurrencyError, InvalidInput
-from loyalty_sdk.core.money import Money, to_decimal
+from loyalty_sdk.core.money import Money
 
 
 def _aware(name: str):
@@ -308,14 +308,11 @@ class TierDecision:
 
 
 def points_value(value: object, *, field: str = "points") -> int:
-    """Validate an integer number of points from user input."""
+    """An integer number of points from user input; anything else (a float, a bool, a string)
+    raises InvalidInput naming the field."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be an integer, got {value!r}", field=field, value=value)
     return value
-
-
-def decimal_value(value: object, *, field: str) -> Decimal:
-    return to_decimal(value, field=field)
 
 
 __all__ = [

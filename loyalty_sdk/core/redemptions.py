@@ -20,7 +20,7 @@ from loyalty_sdk.core import credits, ledger, members
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.errors import InvalidInput, RewardNotFound
-from loyalty_sdk.core.models import MemberRef, Redemption, Reward, RewardUsage
+from loyalty_sdk.core.models import MemberRef, Redemption, Reward, RewardUsage, points_value
 from loyalty_sdk.core.money import Money
 from loyalty_sdk.core.storage import lot_draws, lots, redemptions, shops
 from loyalty_sdk.core.storage import members as members_table
@@ -59,7 +59,7 @@ def available_rewards(books: Books, ref: MemberRef | str | int) -> list[Reward]:
 def redeem(books: Books, ref: MemberRef | str | int, reward_id: str, *, points: int | None = None,
            idempotency_key: str | None = None) -> RedemptionResult:
     """Spend points on a reward and issue it (a discount code for custom stores)."""
-    if points is not None and (isinstance(points, bool) or not isinstance(points, int) or points <= 0):
+    if points is not None and points_value(points) <= 0:
         raise InvalidInput(f"points must be a positive integer, got {points!r}", field="points", value=points)
     key = f"redeem:{idempotency_key or uuid.uuid4().hex}"
     program = books.program
@@ -166,7 +166,7 @@ def adjust(books: Books, ref: MemberRef | str | int, points: int, reason: str, *
            idempotency_key: str | None = None, at: datetime | None = None) -> ledger.Posted:
     """Add or remove points by hand. A reason is mandatory; removing more than is available is
     refused."""
-    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+    if points_value(points) == 0:
         raise InvalidInput(f"points must be a non-zero integer, got {points!r}", field="points", value=points)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("an adjustment needs a reason", field="reason", value=reason)

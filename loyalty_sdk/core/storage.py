@@ -281,10 +281,6 @@ def open_engine(url: str, *, synchronous: str | None = None, **kwargs: Any) -> E
     return create_engine(url, **kwargs)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 __all__ = [
     "MEMBER_ACCOUNTS",
     "PROGRAM_ACCOUNTS",

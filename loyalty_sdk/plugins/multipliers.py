@@ -128,11 +128,6 @@ def prepared(program: Program) -> Prepared:
     return result
 
 
-def tier_source(member: Member, program: Program) -> Source | None:
-    """The member's tier multiplier as a source, or None when the tier multiplies by 1."""
-    return prepared(program).tiers.get(member.tier) if member.tier is not None else None
-
-
 def combine(sources: Sequence[Source], mode: str) -> tuple[Decimal, dict[str, Decimal]]:
     """The combined multiplier of ``sources`` and each source's share of the bonus per point."""
     if mode == "highest":

@@ -103,6 +103,13 @@ def cancellation(order_id: str, at: datetime) -> Cancellation:
     return Cancellation(order_id=order_id, cancelled_at=at)
 
 
+def spent_member(loyalty: Loyalty) -> None:
+    """Member c1 earns 100 points at once (needs pending_days = 0) and spends them on "coffee"."""
+    loyalty.enroll("c1")
+    loyalty.record_order(order("o1", [("a", "100.00", 1)]))
+    loyalty.redeem("c1", "coffee")
+
+
 def count_rows(loyalty: Loyalty, table: Any) -> int:
     with loyalty.db.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()

@@ -15,7 +15,7 @@ import pytest
 from loyalty_sdk import hookimpl
 from loyalty_sdk.core.jobs import JobReport
 
-from . import T0, assert_books_ok, base_program, order, refund
+from . import T0, assert_books_ok, base_program, order, refund, spent_member
 
 DAY = timedelta(days=1)
 
@@ -108,9 +108,7 @@ def test_lots_expire_one_by_one(loyalty_at):
 
 def test_a_lot_spent_in_full_expires_nothing(loyalty_at):
     shop = loyalty_at(program=base_program(earn={"pending_days": 0}))
-    shop.enroll("c1")
-    shop.record_order(order("o1", [("a", "100.00", 1)]))
-    shop.redeem("c1", "coffee")
+    spent_member(shop)
     report = shop.run_jobs(T0 + 365 * DAY)
     assert (report.expired, report.expired_points) == (0, 0)
     assert [line.kind for line in shop.history("c1")] == ["redeem", "earn"]
@@ -119,9 +117,7 @@ def test_a_lot_spent_in_full_expires_nothing(loyalty_at):
 
 def test_expiry_never_takes_points_a_negative_balance_already_owes(loyalty_at):
     shop = loyalty_at(program=base_program(earn={"pending_days": 0}))
-    shop.enroll("c1")
-    shop.record_order(order("o1", [("a", "100.00", 1)]))
-    shop.redeem("c1", "coffee")
+    spent_member(shop)
     shop.record_refund(refund("r1", "o1", T0 + DAY, {"a": 1}))  # -100
     shop.record_order(order("o2", [("a", "30.00", 1)], at=T0 + 2 * DAY))  # pays 30 of the debt: -70
     assert shop.run_jobs(T0 + 400 * DAY).expired_points == 0

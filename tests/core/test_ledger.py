@@ -24,7 +24,7 @@ from loyalty_sdk.core.storage import (
     transactions,
 )
 
-from . import T0, assert_books_ok, base_program, cancellation, order, refund
+from . import T0, assert_books_ok, base_program, cancellation, order, refund, spent_member
 
 DAY = timedelta(days=1)
 
@@ -202,9 +202,7 @@ def test_an_order_twice_in_one_batch_is_credited_once(books):
 
 def test_a_batch_that_pays_down_a_negative_balance(loyalty_at):
     shop = loyalty_at(program=base_program(earn={"pending_days": 0}))
-    shop.enroll("c1")
-    shop.record_order(order("o1", [("a", "100.00", 1)]))
-    shop.redeem("c1", "coffee")
+    spent_member(shop)
     shop.record_refund(refund("r1", "o1", T0, {"a": 1}))  # -100
     # 30 + 50 pay the debt down to -20; the last 60 leave 40 to spend.
     shop.record_orders([order("o2", [("a", "30.00", 1)]), order("o3", [("a", "50.00", 1)]),
