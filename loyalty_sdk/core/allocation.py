@@ -7,51 +7,37 @@ lets a refund of every line take back exactly what the order earned.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
-
-from loyalty_sdk.core.money import MINOR_UNITS
 
 if TYPE_CHECKING:
     from loyalty_sdk.core.models import Order
 
-ROUNDING = {
-    "floor": ROUND_FLOOR,
-    "ceil": ROUND_CEILING,
-    "half_up": ROUND_HALF_UP,
-    "half_even": ROUND_HALF_EVEN,
-}
 
-
-def round_points(value: Decimal, mode: str) -> int:
-    """Points from an exact Decimal under the program's rounding mode."""
-    return int(value.to_integral_value(rounding=ROUNDING[mode]))
-
-
-def split_int(total: int, weights: Sequence[int | Decimal]) -> list[int]:
+def split_int(total: int, weights: Sequence[int]) -> list[int]:
     """Split ``total`` into integers proportional to ``weights`` that sum to ``total``.
 
     Each part gets the floor of its share; the units left over go to the largest remainders
-    (earliest first on ties), so the result is deterministic. Weights must not be negative;
-    Decimal weights are compared to six decimal places.
+    (earliest first on ties), so the result is deterministic. Weights are non-negative integers
+    (scale exact fractions to a common denominator first).
     """
     count = len(weights)
     if count <= 1:
         return [total] if count else []
-    if any(type(w) is not int for w in weights):
-        weights = [int(w.scaleb(6).to_integral_value()) for w in weights]  # type: ignore[union-attr]
     weight_sum = sum(weights)
     if weight_sum == 0:
         return [total] + [0] * (count - 1)
     magnitude = -total if total < 0 else total
-    parts = [magnitude * w // weight_sum for w in weights]
-    left = magnitude - sum(parts)
-    if left:
-        remainders = [magnitude * w - part * weight_sum for w, part in zip(weights, parts, strict=True)]
-        for _ in range(left):  # fewer than ``count`` units: pick the largest remainder, earliest on ties
-            i = remainders.index(max(remainders))
+    scaled = [magnitude * w for w in weights]
+    parts = [product // weight_sum for product in scaled]
+    left = magnitude - sum(parts)  # fewer than ``count`` units
+    if left == 1:
+        remainders = [product % weight_sum for product in scaled]
+        parts[remainders.index(max(remainders))] += 1
+    elif left:
+        remainders = [product % weight_sum for product in scaled]
+        # Largest remainders first; sorted() is stable, so ties go to the earliest line.
+        for i in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
-            remainders[i] = -1
     return [-part for part in parts] if total < 0 else parts
 
 
@@ -65,35 +51,46 @@ def line_nets(order: Order) -> dict[str, int]:
     lines take no share (the discount did not buy a gift card) and are returned as they are;
     whether they earn is the earning rule's business.
     """
-    exponent = MINOR_UNITS[order.currency]
     taxed = order.taxes_included
-    paid: list[int] = []  # what the customer paid for the line, tax included if prices include it
-    nets: list[int] = []
+    nets: dict[str, int] = {}
+    paid: dict[str, int] = {}  # what the customer paid for the line, tax included if prices include it
     for line in order.lines:
-        value = minor(line.unit_price.amount, exponent) * line.quantity
+        value = line.unit_price.minor * line.quantity
         if line.discount is not None:
-            value -= minor(line.discount.amount, exponent)
-        value = max(value, 0)
-        paid.append(value)
+            value -= line.discount.minor
+        if value < 0:
+            value = 0
+        paid[line.line_id] = value
         if taxed and line.tax is not None:
-            value = max(value - minor(line.tax.amount, exponent), 0)
-        nets.append(value)
+            value = max(value - line.tax.minor, 0)
+        nets[line.line_id] = value
     discount = order.order_discount
-    if discount is not None and discount.amount:
-        sharing = [i for i, line in enumerate(order.lines) if not line.gift_card and paid[i] > 0]
-        parts = split_int(minor(discount.amount, exponent), [paid[i] for i in sharing])
-        for i, part in zip(sharing, parts, strict=True):
-            if nets[i] != paid[i]:
+    if discount is not None and discount.minor:
+        sharing = [line.line_id for line in order.lines if not line.gift_card and paid[line.line_id] > 0]
+        parts = split_int(discount.minor, [paid[line_id] for line_id in sharing])
+        for line_id, part in zip(sharing, parts, strict=True):
+            net = nets[line_id]
+            if net != paid[line_id]:
                 # A tax-inclusive share lowered the tax too: only the net part of it counts.
-                part = part * nets[i] // paid[i]
-            nets[i] = max(nets[i] - part, 0)
-    return {line.line_id: net for line, net in zip(order.lines, nets, strict=True)}
+                part = part * net // paid[line_id]
+            nets[line_id] = max(net - part, 0)
+    return nets
 
 
-def minor(amount: Decimal, exponent: int) -> int:
-    """``amount`` in integer minor units, rounded half-even to the currency's precision."""
-    scaled = amount.scaleb(exponent)
-    whole = int(scaled)
-    if whole == scaled:
+def round_ratio(numerator: int, denominator: int, mode: str) -> int:
+    """``numerator / denominator`` rounded to an integer under a program rounding mode, exactly
+    (integers throughout, no Decimal context). ``denominator`` must be positive."""
+    if mode == "floor":
+        return numerator // denominator
+    if mode == "ceil":
+        return -(-numerator // denominator)
+    whole, rest = divmod(numerator, denominator)  # floor, and a remainder in [0, denominator)
+    twice = 2 * rest
+    if twice > denominator:
+        return whole + 1
+    if twice < denominator:
         return whole
-    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
+    if mode == "half_even":
+        return whole + (whole & 1)
+    return whole + 1 if numerator > 0 else whole  # half_up: ties away from zero
+

@@ -11,10 +11,8 @@ from typing import Any
 import orjson
 from attrs import frozen
 
-from loyalty_sdk.core.allocation import minor
 from loyalty_sdk.core.ledger import Credit, OrderRecord
 from loyalty_sdk.core.models import Activity, ActivityHistory, Award, Member, Order
-from loyalty_sdk.core.money import MINOR_UNITS
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import Program
 
@@ -30,11 +28,11 @@ def order_fingerprint(order: Order) -> str:
     nets = order.line_nets
     return payload_hash(
         order.order_id, order.member.customer_id, order.member.email, order.placed_at.timestamp(), order.currency,
-        tuple(
+        [
             (line.line_id, line.quantity, nets[line.line_id], line.product_id, line.sku, line.gift_card,
-             tuple(sorted(line.collections)) if line.collections else ())
+             sorted(line.collections) if line.collections else ())
             for line in order.lines
-        ),
+        ],
     )
 
 
@@ -74,8 +72,8 @@ class Engine:
 
     def evaluate_order(self, order: Order, member: Member) -> Evaluation:
         awards = tuple(self.host.order_awards(order, member, self.program))
-        points = sum(a.points for a in awards)
-        return Evaluation(order, awards, max(points, 0), order.line_nets)
+        points = sum([award.points for award in awards])
+        return Evaluation(order, awards, points if points > 0 else 0, order.line_nets)
 
     def order_credit(self, evaluation: Evaluation, member: Member, shop_id: str, recorded_at: datetime) -> Credit:
         """The ledger credit for an evaluated order, with the line awards kept for clawback."""
@@ -85,25 +83,30 @@ class Engine:
         per_line: dict[str, int] = {}
         unlined = 0
         for award in evaluation.awards:
-            if award.line_id is None:
+            line_id = award.line_id
+            if line_id is None:
                 unlined += award.points
             else:
-                per_line[award.line_id] = per_line.get(award.line_id, 0) + award.points
+                per_line[line_id] = per_line.get(line_id, 0) + award.points
         currency = order.currency
         nets = evaluation.nets
-        lines = {
-            line.line_id: [line.quantity, nets[line.line_id], per_line.get(line.line_id, 0)]
-            for line in order.lines
-        }
+        lines: dict[str, list[int]] = {}
+        gross_minor = eligible_minor = all_minor = 0
+        for line in order.lines:
+            line_id = line.line_id
+            net = nets[line_id]
+            points = per_line.get(line_id, 0)
+            lines[line_id] = [line.quantity, net, points]
+            gross_minor += line.unit_price.minor * line.quantity
+            all_minor += net
+            if points > 0:
+                eligible_minor += net
         # Only the lines that earned are "eligible": refunds of other lines take nothing back.
-        eligible_minor = sum(v[1] for k, v in lines.items() if per_line.get(k, 0) > 0) if per_line else sum(
-            v[1] for v in lines.values()
-        )
-        exponent = MINOR_UNITS[currency]
-        gross_minor = sum(minor(line.unit_price.amount, exponent) * line.quantity for line in order.lines)
+        if not per_line:
+            eligible_minor = all_minor
         placed = order.placed_at
-        expires = self.expires_at(placed)
         points = evaluation.points
+        awards = [[a.points, a.rule_id, a.reason, a.line_id] for a in evaluation.awards]
         return Credit(
             shop_id=shop_id,
             member_id=member.id,
@@ -112,15 +115,15 @@ class Engine:
             kind="earn",
             points=points,
             pending=pending_days > 0 and points > 0,
-            available_at=placed + timedelta(days=pending_days),
-            expires_at=expires,
+            available_at=placed + timedelta(days=pending_days) if pending_days else placed,
+            expires_at=self.expires_at(placed),
             event_at=placed,
             recorded_at=recorded_at,
             reason=order_reason(order.order_id, evaluation.awards),
             program_version=program.version,
-            cause={"source": order.source, "rules": sorted({a.rule_id for a in evaluation.awards})},
+            cause={"source": order.source, "rules": sorted({award[1] for award in awards})},
             detail={
-                "awards": [[a.points, a.rule_id, a.reason, a.line_id] for a in evaluation.awards],
+                "awards": awards,
                 "lines": lines,
                 "unlined": unlined,
                 "eligible_minor": eligible_minor,

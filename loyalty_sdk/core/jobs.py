@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from loyalty_sdk.core import ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
-from loyalty_sdk.core.storage import job_runs, lots, outbox, transactions
+from loyalty_sdk.core.storage import LOT_PENDING, job_runs, lots, outbox, transactions
 from loyalty_sdk.core.storage import members as members_table
 
 CHUNK = 200  # lots per write transaction: short locks, few commits
@@ -45,7 +45,7 @@ def release_pending(books: Books, as_of: datetime) -> tuple[int, int, set[int]]:
     with books.read() as conn:
         due = list(conn.execute(
             select(lots.c.id, lots.c.member_id, lots.c.available_at, lots.c.transaction_id)
-            .where(lots.c.shop_id == shop_id, lots.c.status == "pending", lots.c.available_at <= ledger.utc(as_of))
+            .where(lots.c.shop_id == shop_id, LOT_PENDING, lots.c.available_at <= ledger.utc(as_of))
             .order_by(lots.c.available_at, lots.c.id)
         ))
     count = points = 0

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import IdempotencyConflict, InsufficientPoints
-from loyalty_sdk.core.storage import entries, lots, outbox
+from loyalty_sdk.core.storage import LOT_AVAILABLE, entries, lots, outbox
 
 
 def utc(moment: datetime) -> datetime:
@@ -418,7 +418,7 @@ def lots_expiring(conn: Connection, shop_id: str, until: datetime) -> list[Any]:
     return list(
         conn.execute(
             select(lots.c.id, lots.c.member_id, lots.c.remaining, lots.c.expires_at)
-            .where(and_(lots.c.shop_id == shop_id, lots.c.status == "available", lots.c.remaining > 0,
+            .where(and_(lots.c.shop_id == shop_id, LOT_AVAILABLE, lots.c.remaining > 0,
                         lots.c.expires_at.is_not(None), lots.c.expires_at <= utc(until)))
             .order_by(lots.c.expires_at, lots.c.id)
         )

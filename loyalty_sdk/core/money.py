@@ -85,6 +85,16 @@ class Money:
 
     amount: Decimal = field(converter=_amount)
     currency: str = field(converter=_currency)
+    minor: int = field(init=False, eq=False, repr=False)
+    """The amount in integer minor units (cents, yen, fils), rounded half-even to the currency's
+    precision. Computed once here, since every ledger figure is kept in minor units."""
+
+    def __attrs_post_init__(self) -> None:
+        scaled = self.amount.scaleb(MINOR_UNITS[self.currency])
+        whole = int(scaled)
+        if whole != scaled:
+            whole = int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
+        object.__setattr__(self, "minor", whole)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -103,8 +113,7 @@ class Money:
 
     def to_minor(self) -> int:
         """Integer minor units (cents, yen, fils), rounded half-even to the currency's precision."""
-        scaled = self.amount.scaleb(MINOR_UNITS[self.currency])
-        return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
+        return self.minor
 
     def quantized(self) -> Money:
         """Rounded to the currency's minor unit (banker's rounding, as accounting does)."""

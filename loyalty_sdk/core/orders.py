@@ -129,19 +129,22 @@ def _settled(previous: list[Any]) -> int:
     return sum(-p.points + int((p.detail or {}).get("written_off", 0)) for p in previous)
 
 
-def _previous(conn: Connection, shop_id: str, order_id: str) -> list[Any]:
+def _previous(conn: Connection, shop_id: str, earn_txn: int) -> list[Any]:
+    """The order's earlier refunds and cancellation: the take-backs that refer to its earn."""
     return list(conn.execute(
         select(transactions.c.kind, transactions.c.points, transactions.c.detail,
                transactions.c.tier_spend_minor).where(
-            transactions.c.shop_id == shop_id, transactions.c.order_id == order_id,
+            transactions.c.refers_to == earn_txn, transactions.c.shop_id == shop_id,
             transactions.c.kind.in_(TAKE_BACK_KINDS),
         )
     ))
 
 
-def _order_lot(conn: Connection, earn_txn: int) -> Any:
+def _order_lot(conn: Connection, shop_id: str, member_id: int, earn_txn: int) -> Any:
+    # Through the member's lots (indexed), not a scan of every lot for the transaction id.
     return conn.execute(
-        select(lots.c.id, lots.c.status, lots.c.earned_at, lots.c.available_at).where(lots.c.transaction_id == earn_txn)
+        select(lots.c.id, lots.c.status, lots.c.earned_at, lots.c.available_at).where(
+            lots.c.shop_id == shop_id, lots.c.member_id == member_id, lots.c.transaction_id == earn_txn)
     ).first()
 
 
@@ -155,7 +158,7 @@ def take_back(
     spent. The member row is locked for the whole computation."""
     shop_id = books.shop_id
     member = ledger.lock_member(conn, shop_id, member_id)
-    own = _order_lot(conn, earn_txn)
+    own = _order_lot(conn, shop_id, member_id, earn_txn)
     own_id = own.id if own is not None else None
     # The refund undoes the order's own qualification: date it when that counted.
     tier_at = None
@@ -203,7 +206,7 @@ def record_refund(books: Books, refund: Refund) -> ClawbackResult:
         replay = _lock_then_replay(books, conn, earned.member_id, key, payload)
         if replay is not None:
             return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
-        previous = _previous(conn, books.shop_id, refund.order_id)
+        previous = _previous(conn, books.shop_id, earned.transaction_id)
         already = _settled(previous)
         if any(p.kind == "cancel" for p in previous):
             # Nothing left to take, but the refund is recorded so a redelivery says "replayed".
@@ -241,7 +244,7 @@ def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackRes
         if replay is not None:
             return ClawbackResult(cancellation.order_id, replay.member_id, -replay.points, 0, replay.transaction_id,
                                   True)
-        previous = _previous(conn, books.shop_id, cancellation.order_id)
+        previous = _previous(conn, books.shop_id, earned.transaction_id)
         already = _settled(previous)
         # What refunds already took off the spend that qualified for tiers.
         spend = earned.eligible_minor + sum(p.tier_spend_minor for p in previous)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import tomllib
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from loyalty_sdk.core.allocation import round_ratio
 from loyalty_sdk.core.errors import ProgramError
 from loyalty_sdk.core.money import MINOR_UNITS
 
@@ -82,6 +83,33 @@ class EarnRules(_Section):
 
     def rate(self, currency: str) -> Decimal:
         return self.rates.get(currency, self.points_per_unit)
+
+    def spend_points(self, spend_minor: int, currency: str) -> int:
+        """Points for ``spend_minor`` of eligible spend in ``currency``, rounded once under
+        ``rounding``; 0 below ``min_order``. Exact integer arithmetic: the rate is held as a
+        ratio of integers per minor unit, worked out once per currency."""
+        terms = self.currency_terms.get(currency)
+        if terms is None:
+            exponent = MINOR_UNITS[currency]
+            numerator, denominator = self.rate(currency).scaleb(-exponent).as_integer_ratio()
+            # Spend is whole minor units, so "below min_order" is "below its ceiling".
+            least = -int((-self.min_order.scaleb(exponent)).to_integral_value(rounding=ROUND_FLOOR))
+            terms = self.currency_terms[currency] = (numerator, denominator, least)
+        numerator, denominator, least = terms
+        if spend_minor < least:
+            return 0
+        return round_ratio(spend_minor * numerator, denominator, self.rounding)
+
+    @cached_property
+    def currency_terms(self) -> dict[str, tuple[int, int, int]]:
+        """Per currency: the rate per minor unit as (numerator, denominator) and the least
+        eligible spend in minor units; filled by :meth:`spend_points` as currencies appear."""
+        return {}
+
+    @cached_property
+    def excludes(self) -> bool:
+        """Whether any product, SKU or collection is excluded from earning."""
+        return bool(self.exclude_product_ids or self.exclude_skus or self.exclude_collections)
 
 
 class Campaign(_Section):

@@ -27,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    literal_column,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
@@ -107,7 +109,10 @@ transactions = Table(
     Column("activity", String(64)),
     UniqueConstraint("shop_id", "idempotency_key"),
     Index(None, "shop_id", "member_id", "id"),
-    Index(None, "shop_id", "order_id"),
+    # Take-backs find what came before them through the earn they refer to. Partial, so the
+    # earn itself (the hot path) adds nothing to this index.
+    Index(None, "refers_to", sqlite_where=text("refers_to IS NOT NULL"),
+          postgresql_where=text("refers_to IS NOT NULL")),
 )
 
 entries = Table(
@@ -121,8 +126,11 @@ entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("lot_id", Id),
     Index(None, "transaction_id"),
-    Index(None, "shop_id", "member_id", "account"),
 )
+
+# Lot statuses as SQL literals: a partial index serves only queries that spell its condition.
+PENDING = text("status = 'pending'")
+EXPIRING = text("status = 'available' AND expires_at IS NOT NULL")
 
 lots = Table(
     "lots",
@@ -138,9 +146,15 @@ lots = Table(
     Column("available_at", Stamp, nullable=False),
     Column("expires_at", Stamp),
     Index(None, "shop_id", "member_id", "status"),
-    Index(None, "shop_id", "status", "available_at"),
-    Index(None, "shop_id", "expires_at"),
+    # The release and expiry jobs' queues. Partial: a lot sits in at most one of them, so an
+    # earn writes one entry, and queries must name the status as a literal to use them.
+    Index(None, "shop_id", "available_at", sqlite_where=PENDING, postgresql_where=PENDING),
+    Index(None, "shop_id", "expires_at", sqlite_where=EXPIRING, postgresql_where=EXPIRING),
 )
+
+LOT_PENDING = lots.c.status == literal_column("'pending'")
+LOT_AVAILABLE = lots.c.status == literal_column("'available'")
+"""Conditions on a lot's status written as literals, as the partial indexes need them."""
 
 # Which lots a debit (spend, expiry, clawback) drew from, and how much.
 lot_draws = Table(
@@ -170,7 +184,6 @@ orders = Table(
     Column("source", String(32), nullable=False),
     Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
     UniqueConstraint("shop_id", "order_id"),
-    Index(None, "shop_id", "member_id", "placed_at"),
 )
 
 redemptions = Table(

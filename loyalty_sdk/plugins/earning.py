@@ -14,12 +14,10 @@ and a refund of that line can take back exactly its share.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from loyalty_sdk.core.allocation import round_points, split_int
+from loyalty_sdk.core.allocation import split_int
 from loyalty_sdk.core.hookspecs import hookimpl
 from loyalty_sdk.core.models import Award, LineItem, Member, Order
-from loyalty_sdk.core.money import MINOR_UNITS
 from loyalty_sdk.core.program import EarnRules, Program
 
 RULE_ID = "earn.spend"
@@ -46,17 +44,25 @@ def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequ
     """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
     rules = program.earn
     nets = order.line_nets
-    if rules.exclude_product_ids or rules.exclude_skus or rules.exclude_collections:
-        eligible = [line for line in order.lines if earns(line, rules) and nets[line.line_id] > 0]
-    else:
-        eligible = [line for line in order.lines if not line.gift_card and nets[line.line_id] > 0]
-    spend = Decimal(sum(nets[line.line_id] for line in eligible)).scaleb(-MINOR_UNITS[order.currency])
-    if not eligible or spend < rules.min_order:
+    filtered = rules.excludes
+    eligible: list[LineItem] = []
+    weights: list[int] = []
+    for line in order.lines:
+        net = nets[line.line_id]
+        if net > 0 and not line.gift_card and (not filtered or earns(line, rules)):
+            eligible.append(line)
+            weights.append(net)
+    if not eligible:
         return []
-    total = round_points(spend * rules.rate(order.currency), rules.rounding)
-    shares = split_int(total, [nets[line.line_id] for line in eligible])
-    return [
-        Award(points, f"{points_label(points)} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id)
-        for line, points in zip(eligible, shares, strict=True)
-        if points > 0
-    ]
+    total = rules.spend_points(sum(weights), order.currency)
+    if total <= 0:
+        return []
+    if len(eligible) == 1:
+        line = eligible[0]
+        return [Award(total, f"{points_label(total)} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id)]
+    awards = []
+    for line, points in zip(eligible, split_int(total, weights), strict=True):
+        if points > 0:
+            label = f"{points} point" if points == 1 else f"{points} points"
+            awards.append(Award(points, f"{label} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id))
+    return awards

@@ -20,13 +20,14 @@ that line's share. A campaign's ``max_bonus_points`` caps its bonus per order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from loyalty_sdk.core.allocation import round_points, split_int
+from loyalty_sdk.core.allocation import round_ratio, split_int
 from loyalty_sdk.core.hookspecs import hookimpl
 from loyalty_sdk.core.models import Award, LineItem, Member, Order
 from loyalty_sdk.core.program import Campaign, Program, Stacking
@@ -101,11 +102,34 @@ def campaign_covers(campaign: Campaign, line: LineItem) -> bool:
     )
 
 
+class Share(NamedTuple):
+    """One source's bonus per base point on a line, as an exact ratio of integers."""
+
+    rule_id: str
+    numerator: int
+    denominator: int
+    capped: bool
+
+
 class Prepared(NamedTuple):
     campaigns: tuple[CampaignRule, ...]
     tiers: dict[str, Source]
-    factors: dict[tuple[tuple[Source, ...], Source | None], tuple[dict[str, Decimal], bool]]
-    """line_factors results by (campaigns, tier): a handful per program, reused by every order."""
+    sources: dict[str, Source]
+    """Every campaign and tier source by rule id."""
+    shares: dict[tuple[int, str | None], tuple[Share, ...]]
+    """The shares of a line covered by a set of campaigns (a bit mask over ``campaigns``) for a
+    tier: a handful per program, worked out once and reused by every order."""
+
+    def line_shares(self, mask: int, tier: Source | None, stacking: Stacking) -> tuple[Share, ...]:
+        key = (mask, tier.rule_id if tier is not None else None)
+        found = self.shares.get(key)
+        if found is None:
+            covering = [rule.source for index, rule in enumerate(self.campaigns) if mask >> index & 1]
+            factors, capped = line_factors(covering, tier, stacking)
+            found = self.shares[key] = tuple(
+                Share(rule_id, *factor.as_integer_ratio(), capped) for rule_id, factor in factors.items()
+            )
+        return found
 
 
 _PREPARED: dict[int, tuple[Program, Prepared]] = {}
@@ -121,7 +145,9 @@ def prepared(program: Program) -> Prepared:
         if level.multiplier != 1:
             label = f"{times(level.multiplier)} {level.name or level.id} tier"
             tiers[level.id] = Source(f"tier.{level.id}", level.multiplier, label)
-    result = Prepared(tuple(campaign_rule(c, program) for c in program.campaigns), tiers, {})
+    campaigns = tuple(campaign_rule(c, program) for c in program.campaigns)
+    sources = {rule.source.rule_id: rule.source for rule in campaigns} | {s.rule_id: s for s in tiers.values()}
+    result = Prepared(campaigns, tiers, sources, {})
     if len(_PREPARED) > 64:  # programs are few; don't let a reload loop grow this forever
         _PREPARED.clear()
     _PREPARED[id(program)] = (program, result)
@@ -166,70 +192,83 @@ def line_factors(
     return {rule_id: share * scale for rule_id, share in shares.items()}, True
 
 
-def _round(value: Decimal, mode: str) -> int:
-    # Round the size, not the signed value, so floor never takes more than a reduction asks.
-    points = round_points(abs(value), mode)
-    return -points if value < 0 else points
-
-
 @hookimpl(trylast=True)
 def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member, program: Program) -> Sequence[Award]:
     """Bonus awards for the line awards among ``awards``: one per source and line, never zero."""
     rules = prepared(program)
     at = order.placed_at
-    live = [rule for rule in rules.campaigns if rule.active(at, member.tier)]
-    tier = rules.tiers.get(member.tier) if member.tier is not None else None
+    tier_id = member.tier
+    live = [
+        (1 << index, rule) for index, rule in enumerate(rules.campaigns) if rule.active(at, tier_id)
+    ] if rules.campaigns else []
+    tier = rules.tiers.get(tier_id) if tier_id is not None else None
     if not (live or tier):
         return []
     base: dict[str, int] = {}
     for award in awards:
-        if award.line_id is not None:
-            base[award.line_id] = base.get(award.line_id, 0) + award.points
+        line_id = award.line_id
+        if line_id is not None:
+            base[line_id] = base.get(line_id, 0) + award.points
     if not base:
         return []
-    sources = {rule.source.rule_id: rule.source for rule in live}
-    if tier is not None:
-        sources[tier.rule_id] = tier
-    # rule id -> [(line id, line points, bonus per point, capped)]
-    cells: dict[str, list[tuple[str, int, Decimal, bool]]] = {rule_id: [] for rule_id in sources}
-    factors = rules.factors
+    stacking = program.stacking
+    shares = rules.shares
+    tier_key = tier.rule_id if tier is not None else None
+    # rule id -> [(line id, line points, share)], in the order lines appear
+    cells: dict[str, list[tuple[str, int, Share]]] = {}
     for line in order.lines:
         points = base.get(line.line_id, 0)
         if points <= 0:
             continue
-        covering = tuple(rule.source for rule in live if rule.every_line or campaign_covers(rule.campaign, line))
-        if not (covering or tier):
+        mask = 0
+        for bit, rule in live:
+            campaign = rule.campaign
+            if (
+                rule.every_line
+                or (campaign.collections and not campaign.collections.isdisjoint(line.collections))
+                or line.sku in campaign.skus
+                or line.product_id in campaign.product_ids
+            ):
+                mask |= bit
+        if not mask and tier is None:
             continue
-        found = factors.get((covering, tier))
-        if found is None:
-            found = factors[(covering, tier)] = line_factors(covering, tier, program.stacking)
-        shares, capped = found
-        for rule_id, factor in shares.items():
-            cells[rule_id].append((line.line_id, points, factor, capped))
+        found = shares.get((mask, tier_key)) or rules.line_shares(mask, tier, stacking)
+        for share in found:
+            cell = cells.get(share.rule_id)
+            if cell is None:
+                cells[share.rule_id] = [(line.line_id, points, share)]
+            else:
+                cell.append((line.line_id, points, share))
 
     bonuses: list[Award] = []
     rounding = program.earn.rounding
+    sources = rules.sources
     for rule_id, lines in cells.items():
-        if not lines:
-            continue
         source = sources[rule_id]
         first = lines[0][2]
-        if len(lines) == 1 or all(factor == first for _, _, factor, _ in lines):
-            # One factor for every line: integer weights, one Decimal product.
-            weights: list[int] | list[Decimal] = [points for _, points, _, _ in lines]
-            total = _round(sum(weights) * first, rounding)
+        weights = [points for _, points, share in lines if share is first]
+        if len(weights) == len(lines):
+            # One factor for every line: the base points are the weights, one product.
+            numerator, denominator = sum(weights) * first.numerator, first.denominator
         else:
-            weights = [points * factor for _, points, factor, _ in lines]
-            total = _round(sum(weights, Decimal(0)), rounding)
-            weights = [abs(w) for w in weights]
+            # Exact weights over a common denominator, so no line's share is rounded early.
+            denominator = math.lcm(*(share.denominator for _, _, share in lines))
+            signed = [points * share.numerator * (denominator // share.denominator) for _, points, share in lines]
+            numerator = sum(signed)
+            weights = [abs(weight) for weight in signed]
+        # Round the size, not the signed value, so floor never takes more than a reduction asks.
+        total = round_ratio(abs(numerator), denominator, rounding)
+        if numerator < 0:
+            total = -total
         limit = ""
         if source.max_bonus_points is not None and total > source.max_bonus_points:
             total, limit = source.max_bonus_points, f" (limited to {source.max_bonus_points} bonus points per order)"
         parts = split_int(total, weights) if len(lines) > 1 else [total]
-        for (line_id, _, _, capped), points in zip(lines, parts, strict=True):
+        for (line_id, _, share), points in zip(lines, parts, strict=True):
             if points:
-                reason = source.label + limit if limit else source.label
-                if capped:
-                    reason = f"{source.label} (capped at {times(program.stacking.max_multiplier)}){limit}"
+                if share.capped:
+                    reason = f"{source.label} (capped at {times(stacking.max_multiplier)}){limit}"
+                else:
+                    reason = source.label + limit if limit else source.label
                 bonuses.append(Award(points, reason, rule_id, line_id))
     return bonuses
