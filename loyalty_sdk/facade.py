@@ -91,6 +91,7 @@ class Loyalty:
         return self.books.shop_id
 
     def close(self) -> None:
+        self.books.close()
         self.db.dispose()
 
     def __enter__(self) -> Loyalty:

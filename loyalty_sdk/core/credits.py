@@ -9,9 +9,11 @@ is a replay that changes nothing; with another payload, an IdempotencyConflict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import IdempotencyConflict
@@ -45,8 +47,8 @@ def credit_many(conn: Connection | Raw, credits: Sequence[Credit]) -> list[Poste
     cursors = []
     with raw.connection.pipeline():
         for c in credits:
-            cursor = raw.cursor()
-            cursor.execute(_POSTGRES_CREDIT, _postgres_params(c), prepare=True)
+            cursor = RawCursor(raw.connection)
+            cursor.execute(_POSTGRES_NUMBERED, _postgres_args(c), prepare=True)
             cursors.append(cursor)
     return [_postgres_result(raw, c, cursor.fetchone()) for c, cursor in zip(credits, cursors, strict=True)]
 
@@ -310,9 +312,28 @@ def _postgres_params(c: Credit) -> dict[str, Any]:
     }
 
 
+def _numbered(query: str) -> tuple[str, tuple[str, ...]]:
+    """``%(name)s`` placeholders as PostgreSQL's own ``$n``, one number per name, so the driver
+    sends the statement as it is (no per-call query rewriting) with arguments in that order."""
+    names: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+
+    return re.sub(r"%\((\w+)\)s", number, query), tuple(names)
+
+
+_POSTGRES_NUMBERED, _POSTGRES_NAMES = _numbered(_POSTGRES_CREDIT)
+
+
+def _postgres_args(c: Credit) -> tuple[Any, ...]:
+    params = _postgres_params(c)
+    return tuple([params[name] for name in _POSTGRES_NAMES])
+
+
 def _credit_postgres(raw: Raw, c: Credit) -> Posted:
-    cursor = raw.cursor()
-    cursor.execute(_POSTGRES_CREDIT, _postgres_params(c), prepare=True)
+    cursor = RawCursor(raw.connection)
+    cursor.execute(_POSTGRES_NUMBERED, _postgres_args(c), prepare=True)
     return _postgres_result(raw, c, cursor.fetchone())
 
 

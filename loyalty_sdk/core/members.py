@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
@@ -40,33 +41,38 @@ def _from_raw(row: tuple[Any, ...]) -> Member:
     return to_member(MemberRow(*row))
 
 
+def _select_in(raw: Raw, column: str, shop_id: str, values: list[str], order: str = "") -> list[tuple[Any, ...]]:
+    """Member rows whose ``column`` is one of ``values``. PostgreSQL takes the list as one array
+    parameter (one prepared statement for any count); SQLite gets chunks of placeholders."""
+    if not values:
+        return []
+    if raw.postgres:
+        cursor = RawCursor(raw.connection)
+        cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = ANY($2){order}",
+                       (shop_id, values), prepare=True)
+        return cursor.fetchall()
+    cursor = raw.cursor()
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        cursor.execute(
+            f"SELECT {_COLUMNS} FROM members WHERE shop_id = ? AND {column} IN ({', '.join('?' * len(chunk))}){order}",
+            (shop_id, *chunk),
+        )
+        rows.extend(cursor.fetchall())
+    return rows
+
+
 def lookup(raw: Raw, shop_id: str, refs: Iterable[MemberRef]) -> dict[MemberRef, Member]:
     """Members for many references in few queries (the order hot path); raises MemberNotFound
     naming the first reference that has no member."""
-    mark = "%s" if raw.postgres else "?"
     wanted = list(dict.fromkeys(refs))
-    by_customer: dict[str, Member] = {}
-    by_email: dict[str, Member] = {}
-    cursor = raw.cursor()
     customer_ids = [r.customer_id for r in wanted if r.customer_id]
-    for start in range(0, len(customer_ids), 500):
-        chunk = customer_ids[start:start + 500]
-        cursor.execute(
-            f"SELECT {_COLUMNS} FROM members WHERE shop_id = {mark} AND customer_id IN ({', '.join([mark] * len(chunk))})",
-            (shop_id, *chunk),
-        )
-        for row in cursor.fetchall():
-            by_customer[row[2]] = _from_raw(row)
+    by_customer = {row[2]: _from_raw(row) for row in _select_in(raw, "customer_id", shop_id, customer_ids)}
     emails = [r.email for r in wanted if r.email and r.customer_id not in by_customer]
-    for start in range(0, len(emails), 500):
-        chunk = emails[start:start + 500]
-        cursor.execute(
-            f"SELECT {_COLUMNS} FROM members WHERE shop_id = {mark} AND email IN ({', '.join([mark] * len(chunk))})"
-            " ORDER BY id DESC",
-            (shop_id, *chunk),
-        )
-        for row in cursor.fetchall():
-            by_email[row[3]] = _from_raw(row)  # lowest id wins: rows come highest first
+    by_email: dict[str, Member] = {}
+    for row in _select_in(raw, "email", shop_id, emails, " ORDER BY id DESC"):
+        by_email[row[3]] = _from_raw(row)  # lowest id wins: rows come highest first
     found: dict[MemberRef, Member] = {}
     for ref in wanted:
         member = by_customer.get(ref.customer_id) if ref.customer_id else None
