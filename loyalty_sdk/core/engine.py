@@ -90,13 +90,13 @@ class Engine:
                 per_line[line_id] = per_line.get(line_id, 0) + award.points
         currency = order.currency
         nets = evaluation.nets
-        lines: dict[str, list[int]] = {}
+        lines: dict[str, tuple[int, int, int]] = {}
         gross_minor = eligible_minor = all_minor = 0
         for line in order.lines:
             line_id = line.line_id
             net = nets[line_id]
             points = per_line.get(line_id, 0)
-            lines[line_id] = [line.quantity, net, points]
+            lines[line_id] = (line.quantity, net, points)
             gross_minor += line.unit_price.minor * line.quantity
             all_minor += net
             if points > 0:
@@ -106,7 +106,9 @@ class Engine:
             eligible_minor = all_minor
         placed = order.placed_at
         points = evaluation.points
-        awards = [[a.points, a.rule_id, a.reason, a.line_id] for a in evaluation.awards]
+        # Tuples, not lists: the batch path holds a thousand of these, and tuples of plain
+        # values are left alone by the garbage collector.
+        awards = [(a.points, a.rule_id, a.reason, a.line_id) for a in evaluation.awards]
         return Credit(
             shop_id=shop_id,
             member_id=member.id,
@@ -161,7 +163,7 @@ class Engine:
             reason="; ".join(a.reason for a in awards),
             program_version=self.program.version,
             cause={"activity": activity.kind, "rules": sorted({a.rule_id for a in awards})},
-            detail={"awards": [[a.points, a.rule_id, a.reason, a.line_id] for a in awards],
+            detail={"awards": [(a.points, a.rule_id, a.reason, a.line_id) for a in awards],
                     "payload": dict(activity.payload)},
             activity=activity.kind,
         )
