@@ -44,14 +44,27 @@ def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequ
     """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
     rules = program.earn
     nets = order.line_nets
-    filtered = rules.excludes
     eligible: list[LineItem] = []
     weights: list[int] = []
-    for line in order.lines:
-        net = nets[line.line_id]
-        if net > 0 and not line.gift_card and (not filtered or earns(line, rules)):
+    if rules.excludes:
+        products, skus, collections = rules.exclude_product_ids, rules.exclude_skus, rules.exclude_collections
+        for line in order.lines:
+            net = nets[line.line_id]
+            if net <= 0 or line.gift_card:
+                continue
+            # earns(), inlined: this loop runs for every line of every order.
+            if (products and line.product_id in products) or (skus and line.sku in skus) or (
+                collections and line.collections and not collections.isdisjoint(line.collections)
+            ):
+                continue
             eligible.append(line)
             weights.append(net)
+    else:
+        for line in order.lines:
+            net = nets[line.line_id]
+            if net > 0 and not line.gift_card:
+                eligible.append(line)
+                weights.append(net)
     if not eligible:
         return []
     total = rules.spend_points(sum(weights), order.currency)

@@ -113,6 +113,8 @@ class Share(NamedTuple):
 
 class Prepared(NamedTuple):
     campaigns: tuple[CampaignRule, ...]
+    bits: tuple[tuple[int, CampaignRule], ...]
+    """Each campaign with its bit in a line's campaign mask."""
     tiers: dict[str, Source]
     sources: dict[str, Source]
     """Every campaign and tier source by rule id."""
@@ -147,7 +149,7 @@ def prepared(program: Program) -> Prepared:
             tiers[level.id] = Source(f"tier.{level.id}", level.multiplier, label)
     campaigns = tuple(campaign_rule(c, program) for c in program.campaigns)
     sources = {rule.source.rule_id: rule.source for rule in campaigns} | {s.rule_id: s for s in tiers.values()}
-    result = Prepared(campaigns, tiers, sources, {})
+    result = Prepared(campaigns, tuple((1 << i, rule) for i, rule in enumerate(campaigns)), tiers, sources, {})
     if len(_PREPARED) > 64:  # programs are few; don't let a reload loop grow this forever
         _PREPARED.clear()
     _PREPARED[id(program)] = (program, result)
@@ -198,9 +200,7 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
     rules = prepared(program)
     at = order.placed_at
     tier_id = member.tier
-    live = [
-        (1 << index, rule) for index, rule in enumerate(rules.campaigns) if rule.active(at, tier_id)
-    ] if rules.campaigns else []
+    live = [(bit, rule) for bit, rule in rules.bits if rule.active(at, tier_id)] if rules.bits else []
     tier = rules.tiers.get(tier_id) if tier_id is not None else None
     if not (live or tier):
         return []
