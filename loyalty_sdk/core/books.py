@@ -54,6 +54,11 @@ class Books:
         self._local = threading.local()
         self._held: list[_Held] = []
         self._lock = threading.Lock()
+        # Held connections never come back to the pool while the books are open: keep them to
+        # half of it, so threads beyond that (a server's thread pool) still find connections
+        # for their writes and reads, and simply check one out per use.
+        size = getattr(db.pool, "size", None)
+        self._hold_limit = max(1, size() // 2) if callable(size) else 1
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -67,8 +72,9 @@ class Books:
         layers, in autocommit mode; ``raw.transaction()`` opens a write.
 
         Each thread keeps one such connection checked out of the pool for as long as the books
-        are open, so an order pays no pool checkout and return (tens of microseconds). A nested
-        use, or one after the connection broke, takes a fresh one from the pool."""
+        are open (up to half the pool's size), so an order pays no pool checkout and return
+        (tens of microseconds). A nested use, a thread beyond that limit, or a use after the
+        connection broke takes a connection from the pool for the duration."""
         local = self._local
         held: _Held | None = getattr(local, "held", None)
         if held is not None and not held.busy and not _broken(held.raw):
@@ -86,9 +92,11 @@ class Books:
         if raw.postgres:
             raw.connection.autocommit = True  # a lone statement commits itself: one round trip
         fresh = _Held(pooled, raw)
-        if held is None:
-            with self._lock:
+        with self._lock:
+            keep = held is None and len(self._held) < self._hold_limit
+            if keep:
                 self._held.append(fresh)
+        if keep:
             local.held = fresh
             fresh.busy = True
             try:
@@ -96,7 +104,7 @@ class Books:
             finally:
                 fresh.busy = False
             return
-        try:  # nested inside another use on this thread: a connection of its own, returned after
+        try:  # nested, or over the limit: a connection of its own, returned after
             yield raw
         finally:
             self._release(fresh, invalidate=False)

@@ -63,3 +63,26 @@ def test_postgres_an_order_after_the_server_dropped_the_connection_goes_through(
     books.record_order(order("o2", [("a", "20.00", 1)]))
     assert books.balance("c1").pending == 30
     assert books.doctor()["ok"]
+
+
+def test_more_threads_than_the_pool_holds_all_get_their_orders_in(books):
+    customers = [f"c{i}" for i in range(20)]  # more than the pool (5 + 10 overflow)
+    for customer in customers:
+        books.enroll(customer)
+    failures = []
+
+    def shop(customer):
+        try:
+            for n in range(3):
+                books.record_order(order(f"{customer}-{n}", [("a", "10.00", 1)], customer=customer))
+        except Exception as error:  # reported below: a thread's exception would vanish otherwise
+            failures.append(error)
+
+    threads = [threading.Thread(target=shop, args=(customer,)) for customer in customers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [books.balance(customer).pending for customer in customers] == [30] * 20
+    assert books.doctor()["ok"]
