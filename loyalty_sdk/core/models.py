@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from attrs import field, frozen
@@ -126,6 +125,7 @@ class Order:
     shipping: Money | None = None
     taxes_included: bool = False
     source: str = "custom"
+    _nets: dict[str, int] | None = field(default=None, init=False, eq=False, repr=False, alias="_nets")
 
     def __attrs_post_init__(self) -> None:
         if not self.lines:
@@ -154,13 +154,19 @@ class Order:
                 value=money.currency,
             )
 
-    @cached_property
+    @property
     def line_nets(self) -> dict[str, int]:
         """Each line's merchandise value in minor units, after discounts and included tax
         (computed once per order; see :func:`loyalty_sdk.core.allocation.line_nets`)."""
-        from loyalty_sdk.core.allocation import line_nets
+        nets = self._nets
+        if nets is None:
+            # A plain slot, not functools.cached_property: on a slotted attrs class that one
+            # finds its value through a failed attribute lookup, which costs more than the sum.
+            from loyalty_sdk.core.allocation import line_nets
 
-        return line_nets(self)
+            nets = line_nets(self)
+            object.__setattr__(self, "_nets", nets)
+        return nets
 
     def line(self, line_id: str) -> LineItem:
         for line in self.lines:
