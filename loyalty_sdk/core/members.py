@@ -48,8 +48,14 @@ def _select_in(raw: Raw, column: str, shop_id: str, values: list[str], order: st
         return []
     if raw.postgres:
         cursor = RawCursor(raw.connection)
-        cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = ANY($2){order}",
-                       (shop_id, values), prepare=True)
+        if len(values) == 1:
+            # One member (every webhook): a plain equality, whose prepared plan PostgreSQL
+            # reuses. With an array it plans each call afresh, sized to the array.
+            cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = $2{order}",
+                           (shop_id, values[0]), prepare=True)
+        else:
+            cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = ANY($2){order}",
+                           (shop_id, values), prepare=True)
         return cursor.fetchall()
     cursor = raw.cursor()
     rows: list[tuple[Any, ...]] = []
