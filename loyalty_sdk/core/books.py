@@ -75,39 +75,44 @@ class Books:
         are open (up to half the pool's size), so an order pays no pool checkout and return
         (tens of microseconds). A nested use, a thread beyond that limit, or a use after the
         connection broke takes a connection from the pool for the duration."""
-        local = self._local
-        held: _Held | None = getattr(local, "held", None)
-        if held is not None and not held.busy and not _broken(held.raw):
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None and not held.busy and _broken(held.raw):
+            self._release(held, invalidate=True)  # let the pool forget it; take a fresh one below
+            held = None
+        own = None
+        if held is None:
+            own = self._checkout()
+            if self._keep(own):
+                held, own = own, None
+        if held is not None and not held.busy:
             held.busy = True
             try:
                 yield held.raw
             finally:
                 held.busy = False
             return
-        if held is not None and not held.busy:  # broken: let the pool forget it, then replace it
-            self._release(held, invalidate=True)
-            held = None
+        if own is None:  # nested inside this thread's use: a connection of its own
+            own = self._checkout()
+        try:
+            yield own.raw
+        finally:
+            self._release(own, invalidate=False)
+
+    def _checkout(self) -> _Held:
         pooled = self.db.raw_connection()
         raw = Raw(pooled.driver_connection, self.db.dialect.name == "postgresql")
         if raw.postgres:
             raw.connection.autocommit = True  # a lone statement commits itself: one round trip
-        fresh = _Held(pooled, raw)
+        return _Held(pooled, raw)
+
+    def _keep(self, fresh: _Held) -> bool:
+        """Keep ``fresh`` for this thread, unless the books already hold their limit."""
         with self._lock:
-            keep = held is None and len(self._held) < self._hold_limit
-            if keep:
-                self._held.append(fresh)
-        if keep:
-            local.held = fresh
-            fresh.busy = True
-            try:
-                yield raw
-            finally:
-                fresh.busy = False
-            return
-        try:  # nested, or over the limit: a connection of its own, returned after
-            yield raw
-        finally:
-            self._release(fresh, invalidate=False)
+            if len(self._held) >= self._hold_limit:
+                return False
+            self._held.append(fresh)
+        self._local.held = fresh
+        return True
 
     def _release(self, held: _Held, *, invalidate: bool) -> None:
         with self._lock:

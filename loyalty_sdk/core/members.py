@@ -47,15 +47,14 @@ def _select_in(raw: Raw, column: str, shop_id: str, values: list[str], order: st
     if not values:
         return []
     if raw.postgres:
+        # One member (every webhook) is a plain equality, whose prepared plan PostgreSQL reuses;
+        # with an array it plans each call afresh, sized to the array.
+        single = len(values) == 1
         cursor = RawCursor(raw.connection)
-        if len(values) == 1:
-            # One member (every webhook): a plain equality, whose prepared plan PostgreSQL
-            # reuses. With an array it plans each call afresh, sized to the array.
-            cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = $2{order}",
-                           (shop_id, values[0]), prepare=True)
-        else:
-            cursor.execute(f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = ANY($2){order}",
-                           (shop_id, values), prepare=True)
+        cursor.execute(
+            f"SELECT {_COLUMNS} FROM members WHERE shop_id = $1 AND {column} = {'$2' if single else 'ANY($2)'}{order}",
+            (shop_id, values[0] if single else values), prepare=True,
+        )
         return cursor.fetchall()
     cursor = raw.cursor()
     rows: list[tuple[Any, ...]] = []

@@ -125,7 +125,7 @@ class Order:
     shipping: Money | None = None
     taxes_included: bool = False
     source: str = "custom"
-    _nets: dict[str, int] | None = field(default=None, init=False, eq=False, repr=False, alias="_nets")
+    _nets: dict[str, int] | None = field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.lines:

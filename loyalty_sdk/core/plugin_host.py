@@ -74,7 +74,7 @@ def _awards(result: Any, hook: str) -> list[Award]:
         if part:
             awards.extend(part)
     for award in awards:
-        if award.__class__ is not Award or award.points.__class__ is not int:
+        if type(award) is not Award or type(award.points) is not int:
             raise PluginError(
                 f"{hook} returned {award!r}; expected Award objects with integer points", field=hook, value=award
             )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     event,
     literal_column,
@@ -128,10 +129,6 @@ entries = Table(
     Index(None, "transaction_id"),
 )
 
-# Lot statuses as SQL literals: a partial index serves only queries that spell its condition.
-PENDING = text("status = 'pending'")
-EXPIRING = text("status = 'available' AND expires_at IS NOT NULL")
-
 lots = Table(
     "lots",
     metadata,
@@ -146,15 +143,17 @@ lots = Table(
     Column("available_at", Stamp, nullable=False),
     Column("expires_at", Stamp),
     Index(None, "shop_id", "member_id", "status"),
-    # The release and expiry jobs' queues. Partial: a lot sits in at most one of them, so an
-    # earn writes one entry, and queries must name the status as a literal to use them.
-    Index(None, "shop_id", "available_at", sqlite_where=PENDING, postgresql_where=PENDING),
-    Index(None, "shop_id", "expires_at", sqlite_where=EXPIRING, postgresql_where=EXPIRING),
 )
 
+# Lot statuses as SQL literals, not bound parameters: a partial index serves only the queries
+# that spell its condition, so the indexes below and the jobs' queries share these.
 LOT_PENDING = lots.c.status == literal_column("'pending'")
 LOT_AVAILABLE = lots.c.status == literal_column("'available'")
-"""Conditions on a lot's status written as literals, as the partial indexes need them."""
+_EXPIRING = and_(LOT_AVAILABLE, lots.c.expires_at.is_not(None))
+# The release and expiry jobs' queues. Partial: a lot sits in at most one of them, so an earn
+# writes one entry.
+Index(None, lots.c.shop_id, lots.c.available_at, sqlite_where=LOT_PENDING, postgresql_where=LOT_PENDING)
+Index(None, lots.c.shop_id, lots.c.expires_at, sqlite_where=_EXPIRING, postgresql_where=_EXPIRING)
 
 # Which lots a debit (spend, expiry, clawback) drew from, and how much.
 lot_draws = Table(

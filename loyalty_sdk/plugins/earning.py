@@ -44,38 +44,21 @@ def loyalty_order_awards(order: Order, member: Member, program: Program) -> Sequ
     """One ``earn.spend`` award per eligible line; an empty list when the order earns nothing."""
     rules = program.earn
     nets = order.line_nets
+    filtered = rules.excludes
     eligible: list[LineItem] = []
     weights: list[int] = []
-    if rules.excludes:
-        products, skus, collections = rules.exclude_product_ids, rules.exclude_skus, rules.exclude_collections
-        for line in order.lines:
-            net = nets[line.line_id]
-            if net <= 0 or line.gift_card:
-                continue
-            # earns(), inlined: this loop runs for every line of every order.
-            if (products and line.product_id in products) or (skus and line.sku in skus) or (
-                collections and line.collections and not collections.isdisjoint(line.collections)
-            ):
-                continue
+    for line in order.lines:
+        net = nets[line.line_id]
+        if net > 0 and not line.gift_card and (not filtered or earns(line, rules)):
             eligible.append(line)
             weights.append(net)
-    else:
-        for line in order.lines:
-            net = nets[line.line_id]
-            if net > 0 and not line.gift_card:
-                eligible.append(line)
-                weights.append(net)
     if not eligible:
         return []
     total = rules.spend_points(sum(weights), order.currency)
     if total <= 0:
         return []
-    if len(eligible) == 1:
-        line = eligible[0]
-        return [Award(total, f"{points_label(total)} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id)]
-    awards = []
-    for line, points in zip(eligible, split_int(total, weights), strict=True):
-        if points > 0:
-            label = f"{points} point" if points == 1 else f"{points} points"
-            awards.append(Award(points, f"{label} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id))
-    return awards
+    return [
+        Award(points, f"{points_label(points)} on {line.title or 'line ' + line.line_id}", RULE_ID, line.line_id)
+        for line, points in zip(eligible, split_int(total, weights), strict=True)
+        if points > 0
+    ]

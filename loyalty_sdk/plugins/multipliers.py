@@ -112,8 +112,7 @@ class Share(NamedTuple):
 
 
 class Prepared(NamedTuple):
-    campaigns: tuple[CampaignRule, ...]
-    bits: tuple[tuple[int, CampaignRule], ...]
+    campaigns: tuple[tuple[int, CampaignRule], ...]
     """Each campaign with its bit in a line's campaign mask."""
     tiers: dict[str, Source]
     sources: dict[str, Source]
@@ -126,7 +125,7 @@ class Prepared(NamedTuple):
         key = (mask, tier.rule_id if tier is not None else None)
         found = self.shares.get(key)
         if found is None:
-            covering = [rule.source for index, rule in enumerate(self.campaigns) if mask >> index & 1]
+            covering = [rule.source for bit, rule in self.campaigns if mask & bit]
             factors, capped = line_factors(covering, tier, stacking)
             found = self.shares[key] = tuple(
                 Share(rule_id, *factor.as_integer_ratio(), capped) for rule_id, factor in factors.items()
@@ -149,7 +148,7 @@ def prepared(program: Program) -> Prepared:
             tiers[level.id] = Source(f"tier.{level.id}", level.multiplier, label)
     campaigns = tuple(campaign_rule(c, program) for c in program.campaigns)
     sources = {rule.source.rule_id: rule.source for rule in campaigns} | {s.rule_id: s for s in tiers.values()}
-    result = Prepared(campaigns, tuple((1 << i, rule) for i, rule in enumerate(campaigns)), tiers, sources, {})
+    result = Prepared(tuple((1 << i, rule) for i, rule in enumerate(campaigns)), tiers, sources, {})
     if len(_PREPARED) > 64:  # programs are few; don't let a reload loop grow this forever
         _PREPARED.clear()
     _PREPARED[id(program)] = (program, result)
@@ -200,7 +199,7 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
     rules = prepared(program)
     at = order.placed_at
     tier_id = member.tier
-    live = [(bit, rule) for bit, rule in rules.bits if rule.active(at, tier_id)] if rules.bits else []
+    live = [(bit, rule) for bit, rule in rules.campaigns if rule.active(at, tier_id)]
     tier = rules.tiers.get(tier_id) if tier_id is not None else None
     if not (live or tier):
         return []
@@ -212,8 +211,6 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
     if not base:
         return []
     stacking = program.stacking
-    shares = rules.shares
-    tier_key = tier.rule_id if tier is not None else None
     # rule id -> [(line id, line points, share)], in the order lines appear
     cells: dict[str, list[tuple[str, int, Share]]] = {}
     for line in order.lines:
@@ -222,18 +219,11 @@ def loyalty_adjust_awards(awards: Sequence[Award], order: Order, member: Member,
             continue
         mask = 0
         for bit, rule in live:
-            campaign = rule.campaign
-            if (
-                rule.every_line
-                or (campaign.collections and not campaign.collections.isdisjoint(line.collections))
-                or line.sku in campaign.skus
-                or line.product_id in campaign.product_ids
-            ):
+            if rule.every_line or campaign_covers(rule.campaign, line):
                 mask |= bit
         if not mask and tier is None:
             continue
-        found = shares.get((mask, tier_key)) or rules.line_shares(mask, tier, stacking)
-        for share in found:
+        for share in rules.line_shares(mask, tier, stacking):
             cell = cells.get(share.rule_id)
             if cell is None:
                 cells[share.rule_id] = [(line.line_id, points, share)]
