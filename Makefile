@@ -6,10 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench install clean
 
-$(STAMP): pyproject.toml
+# The platform plugins are separate distributions, installed beside the SDK for their tests.
+PLUGINS := plugins/shopify plugins/stripe
+PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]'
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,14 +15,11 @@ import time as wallclock
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from attrs import asdict, has
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -31,6 +28,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from typer.core import TyperGroup
 
+from loyalty_sdk.console import JsonFlag
+from loyalty_sdk.console import plain as _plain
+from loyalty_sdk.console import print_json as _print_json
+from loyalty_sdk.console import stderr as _stderr
+from loyalty_sdk.console import stdout as _stdout
+from loyalty_sdk.console import when as _when
 from loyalty_sdk.core import migrate
 from loyalty_sdk.core.errors import InvalidInput, LoyaltyError, ShopNotFound
 from loyalty_sdk.core.ledger import stored, utc
@@ -82,44 +85,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(shops_app, name="shops")
 app.add_typer(db_app, name="db")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 ShopOption = Annotated[str, typer.Option("--shop", help="Shop (tenant) id; 'default' is created on first use.")]
-
-
-# -- output ------------------------------------------------------------------------------------
-
-
-def _stdout() -> Console:
-    return Console(soft_wrap=True)
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
-
-
-def _plain(value: Any) -> Any:
-    """JSON for what the SDK returns: attrs objects, Decimal and datetimes as strings."""
-    if has(type(value)):
-        return _plain(asdict(value, recurse=False))
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (set, frozenset)):  # sorted, so the same data prints the same JSON
-        return [_plain(item) for item in sorted(value, key=str)]
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (Decimal, Path, Enum)):
-        return str(value)
-    return value
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(_plain(data), indent=2))
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
 # -- opening the books ---------------------------------------------------------------------------
@@ -128,12 +94,8 @@ def _when(moment: datetime | None) -> str:
 @contextmanager
 def _database() -> Iterator[Any]:
     """An engine on LOYALTY_DATABASE_URL with the schema brought up to date."""
-    engine = open_engine(get_settings().database_url)
-    try:
-        migrate.upgrade(engine)
+    with migrate.opened(get_settings().database_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 def _require_shop(shop: str) -> None:
@@ -327,6 +289,23 @@ def members_adjust(
                     f"available {balance.available:,}, pending {balance.pending:,}, tier {balance.tier or '-'}")
 
 
+@members_app.command("redact")
+def members_redact(
+    ref: Annotated[str, typer.Argument(help="Customer id or email.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the event).")] = "customer asked to be forgotten",
+    shop: ShopOption = DEFAULT_SHOP,
+    as_json: JsonFlag = False,
+) -> None:
+    """Erase a member's personal data; their anonymous ledger stays, so the books still add up."""
+    with _loyalty(shop) as loyalty:
+        member = loyalty.member(ref)
+        erased = loyalty.redact(member.id, reason)
+    if as_json:
+        _print_json({"member_id": member.id, "redacted": erased})
+    else:
+        _stdout().print(f"member {member.id}: " + ("personal data erased" if erased else "already redacted"))
+
+
 # -- jobs, doctor, plugins --------------------------------------------------------------------------
 
 
@@ -456,6 +435,40 @@ def shops_add(
         _stdout().print(f"added {platform} shop {record['id']!r} ({currency}, {record['timezone']})")
 
 
+@shops_app.command("set")
+def shops_set(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    key: Annotated[str, typer.Argument(help="A setting, e.g. earn_test_orders, exclude_sources, money.")],
+    value: Annotated[str | None, typer.Argument(help="JSON (true, [\"pos\"], \"presentment\") or plain text.")] = None,
+    unset: Annotated[bool, typer.Option("--unset", help="Remove the setting.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change one of a shop's settings (platform plugins read them: test orders, channels...)."""
+    if (value is None) == (not unset):
+        raise InvalidInput("give a VALUE, or --unset", field="value", value=value)
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", key) or key == "access_token":
+        raise InvalidInput(f"KEY must be a lower-case setting name, got {key!r}", field="key", value=key)
+    try:
+        parsed = json.loads(value) if value is not None else None
+    except json.JSONDecodeError:
+        parsed = value  # plain text
+    with _database() as engine, engine.execution_options(loyalty_write=True).begin() as conn:
+        row = conn.execute(select(shops.c.settings).where(shops.c.id == shop_id)).first()
+        if row is None:
+            raise ShopNotFound(f"no shop {shop_id!r} in this database", field="shop", value=shop_id)
+        settings = dict(row.settings or {})
+        if unset:
+            settings.pop(key, None)
+        else:
+            settings[key] = parsed
+        conn.execute(shops.update().where(shops.c.id == shop_id).values(settings=settings))
+    shown = {k: v for k, v in settings.items() if k != "access_token"}  # a credential, even sealed
+    if as_json:
+        _print_json({"shop": shop_id, "settings": shown})
+    else:
+        _stdout().print(f"{shop_id}: {json.dumps(shown, sort_keys=True)}")
+
+
 @shops_app.command("list")
 def shops_list(as_json: JsonFlag = False) -> None:
     """Every shop in this database with its platform, currency, time zone and member count."""
@@ -477,5 +490,9 @@ def shops_list(as_json: JsonFlag = False) -> None:
                       _when(row["created_at"]))
     _stdout().print(table)
 
+
+from loyalty_sdk.server.commands import register as _register_server_commands  # noqa: E402
+
+_register_server_commands(app, shops_app)
 
 __all__ = ["app", "parse_as_of", "parse_points"]

@@ -16,7 +16,19 @@ from typing import Any
 from attrs import frozen
 from sqlalchemy import select
 
-from loyalty_sdk.core import activities, doctor, jobs, ledger, members, migrate, orders, redemptions, report, tiering
+from loyalty_sdk.core import (
+    activities,
+    doctor,
+    jobs,
+    ledger,
+    members,
+    migrate,
+    orders,
+    redemptions,
+    report,
+    tenancy,
+    tiering,
+)
 from loyalty_sdk.core.books import Books, system_clock
 from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.models import Activity, Cancellation, Member, MemberRef, Order, Refund, Reward
@@ -84,15 +96,31 @@ class Loyalty:
             migrate.upgrade(self.db)
         self.host = PluginHost(plugins, entry_points=entry_points)
         self.books = Books(self.db, shop, self.program, self.host, clock)
+        self._owns_db = True
         self.books.ensure_shop()
+
+    def for_shop(self, shop_id: str) -> Loyalty:
+        """The same database, program and plugins, for another shop (tenant) of the database.
+
+        Cheap (no new engine, no new connections): a server keeps one per shop it serves.
+        The shop is not created; ``ensure_shop`` or ``loyalty shops add`` does that.
+        Closing it is a no-op; closing this instance closes the database for both."""
+        other = object.__new__(Loyalty)
+        other.program = self.program
+        other.db = self.db
+        other.host = self.host
+        other.books = Books(self.db, shop_id, self.program, self.host, self.books.clock, hot=self.books.hot)
+        other._owns_db = False
+        return other
 
     @property
     def shop_id(self) -> str:
         return self.books.shop_id
 
     def close(self) -> None:
-        self.books.close()
-        self.db.dispose()
+        if self._owns_db:
+            self.books.close()
+            self.db.dispose()
 
     def __enter__(self) -> Loyalty:
         return self
@@ -113,6 +141,22 @@ class Loyalty:
             if tiering.apply(conn, self.host, self.program, member, stats, self.books.now()):
                 member = members.get(conn, self.shop_id, member.id)
         return member
+
+    def redact(self, ref: Ref, reason: str = "customer asked to be forgotten") -> bool:
+        """Erase a member's personal data (GDPR / platform redaction requests). The ledger
+        keeps their anonymous transactions, so balances and reports still reconcile; a
+        ``member_redacted`` event tells notification hooks and outbound webhooks. False when
+        there was nothing left to erase."""
+        with self.books.write() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            return members.redact(conn, self.shop_id, member.id, self.books.now(), reason)
+
+    def export(self, ref: Ref) -> dict[str, Any]:
+        """Everything held about a member (profile, every transaction and why, lots,
+        redemptions, tier changes), as plain JSON-ready data: the answer to a data request."""
+        with self.books.read() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            return tenancy.member_export(conn, self.shop_id, member.id)
 
     def member(self, ref: Ref) -> Member:
         if isinstance(ref, int) and not isinstance(ref, bool):
@@ -154,6 +198,12 @@ class Loyalty:
 
     def tier(self, ref: Ref) -> str | None:
         return self.member(ref).tier
+
+    def tier_progress(self, ref: Ref) -> dict[str, Any]:
+        """``{"tier", "next_tier", "metric", "current", "needed"}``: how far the next tier is."""
+        with self.books.read() as conn:
+            member = members.get(conn, self.shop_id, ref)
+            return tiering.progress(conn, self.books, member, self.books.now())
 
     def tier_history(self, ref: Ref) -> list[dict[str, Any]]:
         with self.books.read() as conn:

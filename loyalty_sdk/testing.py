@@ -10,19 +10,147 @@ Fixtures:
   ``loyalty`` fixture's engine and unregisters it after the test.
 - ``make_order``: ``make_order("1001", customer="c1", lines=[("mug", "12.50", 2)])`` builds an
   Order in the program's currency at the clock's time.
+
+For platform plugins, :func:`serving` runs a server runtime's app in-process,
+:class:`StandIn` stands in for a platform's API on 127.0.0.1, and
+``loyalty_database_url`` gives each test an empty ledger database on SQLite and, when
+``LOYALTY_TEST_POSTGRES_URL`` names a server, on PostgreSQL too (a fresh schema per test,
+dropped afterwards; the PostgreSQL cases skip, saying why, without it).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from loyalty_sdk.core.models import LineItem, MemberRef, Order
 from loyalty_sdk.core.money import Money
+
+
+@contextmanager
+def serving(runtime: Any) -> Iterator[Any]:
+    """An HTTP client on ``runtime``'s server app, in-process (``fastapi.testclient``), with no
+    embedded worker: the test decides when deliveries are processed. Errors come back as the
+    answers a client would get, not as exceptions."""
+    from fastapi.testclient import TestClient
+
+    from loyalty_sdk.server.app import create_app
+
+    with TestClient(create_app(runtime, embedded=False), raise_server_exceptions=False) as client:
+        yield client
+
+
+POSTGRES_ENV = "LOYALTY_TEST_POSTGRES_URL"
+SKIP_POSTGRES = (
+    f"{POSTGRES_ENV} is not set: PostgreSQL tests need a server "
+    f"(e.g. {POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test)"
+)
+
+
+def postgres_server_url() -> str:
+    """The configured PostgreSQL server, or skip the calling test."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(SKIP_POSTGRES)
+    return url
+
+
+class PostgresSchemas:
+    """Creates throwaway schemas on a test server and drops them all at the end. Each URL lands
+    its connections in its schema through libpq ``options``, in every process."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.created: list[str] = []
+
+    def new_url(self) -> str:
+        import psycopg
+
+        schema = f"loyalty_test_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(_psycopg_url(self.server_url), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.created.append(schema)
+        option = quote(f"-csearch_path={schema}", safe="")
+        return f"{self.server_url}{'&' if '?' in self.server_url else '?'}options={option}"
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        import psycopg
+
+        with psycopg.connect(_psycopg_url(self.server_url), autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '10s'")
+            for schema in self.created:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        self.created.clear()
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "postgres: needs LOYALTY_TEST_POSTGRES_URL (a real PostgreSQL server)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def loyalty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """An empty ledger database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/loyalty.db"
+        return
+    schemas = PostgresSchemas(postgres_server_url())
+    try:
+        yield schemas.new_url()
+    finally:
+        schemas.drop_all()
+
+
+class StandIn:
+    """A JSON HTTP server on 127.0.0.1 standing in for a platform's API in tests.
+
+    ``answer(path, body, headers)`` returns ``(status, document)`` for each POST; every call is
+    kept in ``calls`` as ``(path, body, headers)`` (header names in lower case)."""
+
+    def __init__(self, answer: Any) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.calls: list[tuple[str, bytes, dict[str, str]]] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                stand_in.calls.append((self.path, body, headers))
+                status, document = answer(self.path, body, headers)
+                data = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Clock:

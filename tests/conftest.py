@@ -8,74 +8,19 @@ dropped, when no server is configured, so CI can count them.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from loyalty_sdk.facade import Loyalty
-from loyalty_sdk.testing import Clock
+from loyalty_sdk.testing import Clock, PostgresSchemas, postgres_server_url
 
-POSTGRES_ENV = "LOYALTY_TEST_POSTGRES_URL"
-SKIP_POSTGRES = (
-    f"{POSTGRES_ENV} is not set: PostgreSQL tests need a server "
-    f"(e.g. {POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test)"
-)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 """The moment every test starts at (a Monday, well inside a calendar year)."""
-
-
-def postgres_server_url() -> str:
-    """The configured server, or skip the calling test."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(SKIP_POSTGRES)
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    # libpq "options" reach the server at connect time, so every pooled connection (and every
-    # process) lands in the schema without any per-connection setup in the SDK.
-    option = quote(f"-csearch_path={schema}", safe="")
-    return f"{url}{'&' if '?' in url else '?'}options={option}"
-
-
-def _psycopg_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-class PostgresSchemas:
-    """Creates throwaway schemas on the test server and drops them all at the end."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server_url = server_url
-        self.created: list[str] = []
-
-    def new_url(self) -> str:
-        import psycopg
-
-        schema = f"loyalty_test_{uuid.uuid4().hex[:16]}"
-        with psycopg.connect(_psycopg_url(self.server_url), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        self.created.append(schema)
-        return _with_search_path(self.server_url, schema)
-
-    def drop_all(self) -> None:
-        if not self.created:
-            return
-        import psycopg
-
-        with psycopg.connect(_psycopg_url(self.server_url), autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '10s'")
-            for schema in self.created:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        self.created.clear()
 
 
 @pytest.fixture(params=BACKENDS)

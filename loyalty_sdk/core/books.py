@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,42 +39,27 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Books:
-    """A shop's books: where to write, which program computes, and what time it is."""
+class HotConnections:
+    """The hot path's driver connections for one database, shared by every shop's books.
 
-    def __init__(self, db: Engine, shop_id: str, program: Program, host: PluginHost,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+    Each thread keeps one connection checked out of the pool for as long as the database is
+    open (up to half the pool's size), so an order pays no pool checkout and return (tens of
+    microseconds). A nested use, a thread beyond that limit, or a use after the connection
+    broke takes a connection from the pool for the duration."""
+
+    def __init__(self, db: Engine) -> None:
         self.db = db
-        self.shop_id = shop_id
-        self.program = program
-        self.host = host
-        self.rules = RuleEngine(program, host)
-        self.clock = clock
-        self._writer = db.execution_options(loyalty_write=True)
         self._local = threading.local()
         self._held: list[_Held] = []
         self._lock = threading.Lock()
-        # Held connections never come back to the pool while the books are open: keep them to
+        # Held connections never come back to the pool while the database is open: keep them to
         # half of it, so threads beyond that (a server's thread pool) still find connections
         # for their writes and reads, and simply check one out per use.
         size = getattr(db.pool, "size", None)
         self._hold_limit = max(1, size() // 2) if callable(size) else 1
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
-        with self._writer.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def raw(self) -> Iterator[Raw]:
-        """The hot path's connection: a driver connection without SQLAlchemy's per-statement
-        layers, in autocommit mode; ``raw.transaction()`` opens a write.
-
-        Each thread keeps one such connection checked out of the pool for as long as the books
-        are open (up to half the pool's size), so an order pays no pool checkout and return
-        (tens of microseconds). A nested use, a thread beyond that limit, or a use after the
-        connection broke takes a connection from the pool for the duration."""
+    def use(self) -> Iterator[Raw]:
         held: _Held | None = getattr(self._local, "held", None)
         if held is not None and not held.busy and _broken(held.raw):
             self._release(held, invalidate=True)  # let the pool forget it; take a fresh one below
@@ -106,7 +91,7 @@ class Books:
         return _Held(pooled, raw)
 
     def _keep(self, fresh: _Held) -> bool:
-        """Keep ``fresh`` for this thread, unless the books already hold their limit."""
+        """Keep ``fresh`` for this thread, unless the limit is already held."""
         with self._lock:
             if len(self._held) >= self._hold_limit:
                 return False
@@ -128,10 +113,44 @@ class Books:
         held.pooled.close()
 
     def close(self) -> None:
-        """Return the connections the hot path holds to the pool (before the engine is disposed)."""
+        """Return the held connections to the pool (before the engine is disposed)."""
         for held in list(self._held):
             if not held.busy:
                 self._release(held, invalidate=False)
+
+
+class Books:
+    """A shop's books: where to write, which program computes, and what time it is.
+
+    Books of several shops on one database share its ``HotConnections``; the books that
+    created them close them."""
+
+    def __init__(self, db: Engine, shop_id: str, program: Program, host: PluginHost,
+                 clock: Callable[[], datetime] = system_clock, hot: HotConnections | None = None) -> None:
+        self.db = db
+        self.shop_id = shop_id
+        self.program = program
+        self.host = host
+        self.rules = RuleEngine(program, host)
+        self.clock = clock
+        self._writer = db.execution_options(loyalty_write=True)
+        self._owns_hot = hot is None
+        self.hot = hot if hot is not None else HotConnections(db)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    def raw(self) -> AbstractContextManager[Raw]:
+        """The hot path's connection: a driver connection without SQLAlchemy's per-statement
+        layers, in autocommit mode; ``raw.transaction()`` opens a write. See ``HotConnections``."""
+        return self.hot.use()
+
+    def close(self) -> None:
+        if self._owns_hot:
+            self.hot.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -109,7 +109,9 @@ def plan_refund(earn: Mapping[str, Any], previous: RefundedSoFar, already: int, 
         if refund.amount.currency != currency:
             raise InvalidInput(f"refund {refund.refund_id} is in {refund.amount.currency}, order in {currency}",
                                field="currency", value=refund.amount.currency)
-        unlined += refund.amount.to_minor()
+        minor = refund.amount.to_minor()
+        # Refunded to date: the order's refunded amount is now this much, never less.
+        unlined = max(unlined, minor) if refund.to_date else unlined + minor
     state = RefundedSoFar(quantity, amount, unlined)
     _, before = _fractions(earn, previous)
     _, after = _fractions(earn, state)

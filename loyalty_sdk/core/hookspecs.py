@@ -208,6 +208,13 @@ def loyalty_points_expiring(event: dict[str, Any], program: Program) -> None:
     """Points will expire soon: ``{"id", "member_id", "points", "expires_at", "days_left"}``."""
 
 
+@hookspec
+def loyalty_member_redacted(event: dict[str, Any], program: Program) -> None:
+    """A member's personal data was erased (their ledger stays, anonymous):
+    ``{"id", "member_id", "customer_id", "reason"}``; ``customer_id`` is the platform id the
+    member had, so a CRM can erase its own copy."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Platforms
 # ---------------------------------------------------------------------------------------------
@@ -215,8 +222,19 @@ def loyalty_points_expiring(event: dict[str, Any], program: Program) -> None:
 
 @hookspec
 def loyalty_platforms() -> Sequence[Any] | None:
-    """Platform adapters (routes, signature verification, parsing, reward issuing).
+    """Platform adapters: how a store platform's webhooks enter the books.
 
-    The adapter interface is defined by the server; each platform distribution returns its
-    adapter here.
+    Return objects satisfying :class:`loyalty_sdk.server.platforms.PlatformAdapter`: a
+    ``name`` (as in ``loyalty shops add NAME ...``), the ``webhook_paths`` the server routes to
+    it, ``verify(request, shops)`` (check the signature on the raw body; return the shop, the
+    topic and the delivery's dedup key, or raise ``SignatureRejected``), ``parse(delivery,
+    shop)`` (the core events a stored delivery stands for) and, optionally, a FastAPI
+    ``router`` with the platform's other routes (an OAuth install, say). Two plugins naming the
+    same platform is an error at start.
+
+    Example::
+
+        @hookimpl
+        def loyalty_platforms():
+            return [ShopifyAdapter()]
     """

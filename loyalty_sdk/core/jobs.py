@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import asdict, frozen
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core import ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
+from loyalty_sdk.core.retry import backoff
 from loyalty_sdk.core.storage import LOT_PENDING, job_runs, lots, outbox, transactions
 from loyalty_sdk.core.storage import members as members_table
 
@@ -249,16 +250,23 @@ def _lapsing(books: Books, since: datetime, as_of: datetime) -> set[int]:
         return set(conn.execute(query).scalars())
 
 
-def deliver_events(books: Books, limit: int = 1000) -> int:
+HOOK_BACKOFF_BASE = 60.0
+HOOK_BACKOFF_CAP = 6 * 3600.0
+
+
+def deliver_events(books: Books, as_of: datetime | None = None, limit: int = 1000) -> int:
     """Deliver undelivered outbox events to the notification hooks, oldest first. At least
-    once: an event whose hook raised stays undelivered and is retried next run."""
+    once: an event whose hook raised stays undelivered and is tried again after a backoff
+    (exponential, jittered, at most six hours) on the jobs' clock, ``as_of``."""
+    now = ledger.utc(as_of or books.now())
     with books.read() as conn:
         batch = list(conn.execute(
-            select(outbox).where(outbox.c.shop_id == books.shop_id, outbox.c.delivered_at.is_(None))
+            select(outbox).where(outbox.c.shop_id == books.shop_id, outbox.c.delivered_at.is_(None),
+                                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
             .order_by(outbox.c.id).limit(limit)
         ))
     delivered: list[int] = []
-    failed: list[int] = []
+    failed: list[Any] = []
     for event in batch:
         # Every event names itself and its shop, stably across redeliveries (credits posted on
         # the ledger's fast path store a payload without them).
@@ -266,7 +274,7 @@ def deliver_events(books: Books, limit: int = 1000) -> int:
         try:
             books.host.notify(event.kind, payload, books.program)
         except Exception:  # noqa: BLE001 - a failing receiver must not stop the others
-            failed.append(event.id)
+            failed.append(event)
         else:
             delivered.append(event.id)
     if delivered or failed:
@@ -274,8 +282,10 @@ def deliver_events(books: Books, limit: int = 1000) -> int:
             for ids in _chunks(delivered, 500):
                 conn.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.delivered_at.is_(None))
                              .values(delivered_at=ledger.utc(books.now()), attempts=outbox.c.attempts + 1))
-            for ids in _chunks(failed, 500):
-                conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1))
+            for event in failed:
+                conn.execute(update(outbox).where(outbox.c.id == event.id).values(
+                    attempts=outbox.c.attempts + 1,
+                    next_attempt_at=now + backoff(event.attempts + 1, HOOK_BACKOFF_BASE, HOOK_BACKOFF_CAP)))
     return len(delivered)
 
 
@@ -304,7 +314,7 @@ def run_all(books: Books, as_of: datetime) -> JobReport:
     # The first run, or a run back in time, re-tiers everyone; later runs only who could change.
     changes = retier(books, as_of, None if lapsing is None else lapsing | touched)
     _record_run(books, "retier", as_of)
-    delivered = deliver_events(books)
+    delivered = deliver_events(books, as_of)
     return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered)
 
 

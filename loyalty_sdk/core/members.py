@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from loyalty_sdk.core.errors import MemberExists, MemberNotFound
-from loyalty_sdk.core.ledger import MEMBER_COLUMNS, MemberRow, Raw, stored, utc
+from loyalty_sdk.core.ledger import MEMBER_COLUMNS, MemberRow, Raw, emit, stored, utc
 from loyalty_sdk.core.models import Member, MemberRef
 from loyalty_sdk.core.storage import members
 
@@ -137,3 +137,44 @@ def set_tier(conn: Connection, shop_id: str, member_id: int, tier: str | None, s
     conn.execute(
         update(members).where(members.c.shop_id == shop_id, members.c.id == member_id).values(tier=tier, tier_since=utc(since))
     )
+
+
+def redact(conn: Connection, shop_id: str, member_id: int, at: datetime, reason: str) -> bool:
+    """Erase the member's personal data (customer id, email, name, birthday) and say so in
+    the outbox; balances, lots and the ledger stay, so the books still add up. False when the
+    member was already redacted (nothing changes twice)."""
+    row = conn.execute(select(members.c.customer_id, members.c.email, members.c.name, members.c.birthday).where(
+        members.c.shop_id == shop_id, members.c.id == member_id).with_for_update()).first()
+    if row is None:
+        raise MemberNotFound(f"no member {member_id} in shop {shop_id!r}", field="member", value=str(member_id))
+    if not any(row):
+        return False
+    conn.execute(update(members).where(members.c.shop_id == shop_id, members.c.id == member_id)
+                 .values(customer_id=None, email=None, name=None, birthday=None))
+    emit(conn, shop_id, "member_redacted", member_id, f"redact:{member_id}",
+         {"member_id": member_id, "customer_id": row.customer_id, "reason": reason}, at)
+    return True
+
+
+def update_profile(conn: Connection, shop_id: str, member_id: int, *, customer_id: str | None = None,
+                   email: str | None = None, name: str | None = None, birthday: date | None = None,
+                   marketing_consent: str | None = None) -> bool:
+    """Bring a member's contact details up to date with what the store says (only the fields
+    given; a customer id only where the member had none: a guest who opened an account);
+    False when nothing changed. A redacted member is never filled in again."""
+    row = conn.execute(select(members.c.customer_id, members.c.email, members.c.name, members.c.birthday,
+                              members.c.marketing_consent).where(
+        members.c.shop_id == shop_id, members.c.id == member_id)).first()
+    if row is None:
+        raise MemberNotFound(f"no member {member_id} in shop {shop_id!r}", field="member", value=str(member_id))
+    if not any((row.customer_id, row.email, row.name, row.birthday)):
+        return False  # erased on request: stays erased
+    wanted = {key: value for key, value in (("email", email.strip().lower() if email else None), ("name", name),
+                                            ("birthday", birthday), ("marketing_consent", marketing_consent))
+              if value is not None and value != row._mapping[key]}
+    if customer_id and row.customer_id is None:
+        wanted["customer_id"] = customer_id
+    if not wanted:
+        return False
+    conn.execute(update(members).where(members.c.shop_id == shop_id, members.c.id == member_id).values(**wanted))
+    return True

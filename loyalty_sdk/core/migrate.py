@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 
 from alembic import command
@@ -35,3 +37,16 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     return current(engine)
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Engine]:
+    """An engine on ``url`` with the schema brought up to date, disposed afterwards."""
+    from loyalty_sdk.core.storage import open_engine
+
+    engine = open_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()

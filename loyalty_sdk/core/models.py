@@ -186,19 +186,29 @@ class RefundLine:
 
 @frozen
 class Refund:
-    """Money given back on an order: by line (preferred) or as a merchandise amount."""
+    """Money given back on an order: by line (preferred) or as a merchandise amount.
+
+    ``to_date``: ``amount`` is everything refunded on the order so far (Stripe's cumulative
+    ``amount_refunded``), not this refund alone: only the increase over what earlier refunds
+    covered takes points back, and a stale report, delivered late, takes nothing."""
 
     refund_id: str = field(validator=_text("refund_id"))
     order_id: str = field(validator=_text("order_id"))
     refunded_at: datetime = field(validator=_aware("refunded_at"))
     lines: tuple[RefundLine, ...] = field(default=(), converter=tuple)
     amount: Money | None = None
+    # Out of the repr, which fingerprints a refund for its idempotency key: refunds recorded
+    # before this field existed must still match their replays.
+    to_date: bool = field(default=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.lines and self.amount is None:
             raise InvalidInput(f"refund {self.refund_id} names no lines and no amount", field="lines", value=())
         if self.amount is not None and self.amount.amount < 0:
             raise InvalidInput(f"refund amount must not be negative, got {self.amount}", field="amount", value=self.amount)
+        if self.to_date and (self.lines or self.amount is None):
+            raise InvalidInput(f"refund {self.refund_id}: an amount refunded to date names no lines",
+                               field="to_date", value=True)
 
 
 @frozen

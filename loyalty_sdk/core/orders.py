@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from loyalty_sdk.core import clawback, ledger, members, tiering
+from loyalty_sdk.core import clawback, collector, ledger, members, tiering
 from loyalty_sdk.core import credits as credits_module
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import Evaluation, payload_hash
@@ -62,10 +63,16 @@ def record_orders(books: Books, batch: Sequence[Order]) -> list[OrderResult]:
     and rules evaluated before the write transaction opens."""
     for order in batch:
         _check(order)
-    with books.raw() as raw:
+    with books.raw() as raw, _batch(batch):
         found = members.lookup(raw, books.shop_id, (order.member for order in batch))
         evaluated = [(found[order.member], books.rules.evaluate_order(order, found[order.member])) for order in batch]
         return record_evaluated(books, evaluated, raw)
+
+
+def _batch(items: Sequence[Any]) -> AbstractContextManager[None]:
+    """Many orders at once hold the cyclic garbage collector off (see ``collector``); one
+    order allocates too little for it to matter."""
+    return collector.paused() if len(items) > 1 else nullcontext()
 
 
 def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]],
@@ -75,9 +82,11 @@ def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]
         with books.raw() as own:
             return record_evaluated(books, evaluated, own)
     now = books.now()
-    credits = [books.rules.order_credit(evaluation, member, books.shop_id, now) for member, evaluation in evaluated]
-    with raw.transaction(statements=len(credits)):
-        posted = credits_module.credit_many(raw, credits)
+    with _batch(evaluated):
+        credits = [books.rules.order_credit(evaluation, member, books.shop_id, now)
+                   for member, evaluation in evaluated]
+        with raw.transaction(statements=len(credits)):
+            posted = credits_module.credit_many(raw, credits)
     qualifying = [c for c, p in zip(credits, posted, strict=True) if not p.replayed and not c.pending and c.points > 0]
     if qualifying and books.program.tiers.levels:
         # Points available at once count toward tiers at once: upgrade now.

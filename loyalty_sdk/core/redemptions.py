@@ -9,6 +9,7 @@ gives the points back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +153,31 @@ def _reverse(books: Books, redemption: Redemption, transaction_id: int, why: str
                 cause={"redemption_id": redemption.id},
             ))
         conn.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(status="failed"))
+
+
+def mark_used(conn: Connection, shop_id: str, codes: Sequence[str], order_id: str, at: datetime) -> int:
+    """Record issued reward codes as used on ``order_id`` (a platform saw them on an order);
+    a code already recorded keeps its first use. Codes are matched without regard to case,
+    as checkouts accept them."""
+    wanted = sorted({code.strip().upper() for code in codes if code and code.strip()})
+    if not wanted:
+        return 0
+    return conn.execute(update(redemptions).where(
+        redemptions.c.shop_id == shop_id, func.upper(redemptions.c.code).in_(wanted),
+        redemptions.c.status == "issued",
+    ).values(status="used", used_at=ledger.utc(at), used_order_id=order_id)).rowcount
+
+
+def void_unused(conn: Connection, shop_id: str, member_id: int, at: datetime) -> list[str]:
+    """Void the member's issued, unused reward codes (their points stay spent: the member asked
+    to be forgotten, not refunded); the codes, for the platform to deactivate."""
+    found = conn.execute(select(redemptions.c.id, redemptions.c.code).where(
+        redemptions.c.shop_id == shop_id, redemptions.c.member_id == member_id, redemptions.c.status == "issued",
+        redemptions.c.code.is_not(None))).all()
+    if found:
+        conn.execute(update(redemptions).where(redemptions.c.id.in_([row.id for row in found]))
+                     .values(status="void", used_at=ledger.utc(at)))
+    return [row.code for row in found]
 
 
 def _replayed(conn: Connection, shop_id: str, replay: ledger.Posted) -> RedemptionResult:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -77,6 +78,8 @@ members = Table(
     Column("tier", String(64)),
     Column("tier_since", Stamp),
     Column("last_activity_at", Stamp),
+    # What the store last said about marketing e-mail ("subscribed", "unsubscribed"...), as is.
+    Column("marketing_consent", String(32)),
     UniqueConstraint("shop_id", "customer_id"),
     Index(None, "shop_id", "email"),
 )
@@ -198,10 +201,14 @@ redemptions = Table(
     Column("value_minor", BigInteger),
     Column("currency", String(3)),
     Column("code", String(64)),
-    Column("status", String(16), nullable=False),  # pending | issued | failed | reversed
+    Column("status", String(16), nullable=False),  # pending | issued | used | void | failed | reversed
     Column("created_at", Stamp, nullable=False),
     Column("issued_at", Stamp),
+    # When the code came back on an order (a platform reports it), and on which.
+    Column("used_at", Stamp),
+    Column("used_order_id", String(255)),
     Index(None, "shop_id", "member_id", "reward_id"),
+    Index(None, "shop_id", "code"),
 )
 
 tier_changes = Table(
@@ -232,6 +239,8 @@ outbox = Table(
     Column("created_at", Stamp, nullable=False),
     Column("delivered_at", Stamp),
     Column("attempts", Integer, nullable=False, default=0),
+    # When a notification hook that failed is tried again (NULL: at the next run).
+    Column("next_attempt_at", Stamp),
     UniqueConstraint("shop_id", "dedup_key"),
     Index(None, "delivered_at", "id"),
 )
@@ -244,6 +253,90 @@ job_runs = Table(
     Column("job", String(32), primary_key=True),
     Column("last_as_of", Stamp, nullable=False),
     Column("updated_at", Stamp, nullable=False),
+)
+
+# The server's durable inbox: every delivery a platform sent and we accepted, stored before the
+# 200 answer, until a worker has applied it (``done``) or given up on it (``dead``).
+INBOX_READY = text("status = 'pending'")
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False),
+    Column("shop_id", String(255), nullable=False),
+    Column("topic", String(128), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", Stamp, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Stamp, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Stamp),
+    Column("processed_at", Stamp),
+    Column("last_error", Text),
+    Column("outcome", JSON),
+    UniqueConstraint("platform", "shop_id", "dedup_key"),
+    Index("ix_inbox_ready", "next_attempt_at", sqlite_where=INBOX_READY, postgresql_where=INBOX_READY),
+    Index(None, "shop_id", "status", "id"),
+)
+
+# Bearer keys for the REST API, stored as SHA-256 digests: a key is 256 random bits, so a
+# fast hash is enough and the key itself is shown once, never stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), ForeignKey("shops.id"), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("label", String(255)),
+    Column("created_at", Stamp, nullable=False),
+    Column("revoked_at", Stamp),
+)
+
+# Outbound webhooks: endpoints a shop registered (CRMs, marketing tools), and each outbox
+# event's delivery to each endpoint. An endpoint's signing secret is derived from the secret
+# key and its id, never stored. ``last_outbox_id``: events up to it have been fanned out.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), ForeignKey("shops.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("last_outbox_id", BigInteger, nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("disabled_at", Stamp),
+    Index(None, "shop_id"),
+)
+
+WEBHOOK_DUE = text("status = 'pending'")
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Stamp, nullable=False),
+    Column("claimed_until", Stamp),
+    Column("delivered_at", Stamp),
+    Column("last_error", Text),
+    UniqueConstraint("endpoint_id", "outbox_id"),
+    Index("ix_webhook_deliveries_due", "next_attempt_at", sqlite_where=WEBHOOK_DUE, postgresql_where=WEBHOOK_DUE),
+)
+
+# Leases: which process may run a named piece of work (a scheduled job) until when.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", Stamp, nullable=False),
 )
 
 MEMBER_ACCOUNTS = ("available", "pending")
@@ -296,8 +389,11 @@ def open_engine(url: str, *, synchronous: str | None = None, **kwargs: Any) -> E
 __all__ = [
     "MEMBER_ACCOUNTS",
     "PROGRAM_ACCOUNTS",
+    "api_keys",
     "entries",
+    "inbox",
     "job_runs",
+    "leases",
     "lot_draws",
     "lots",
     "members",
@@ -309,4 +405,6 @@ __all__ = [
     "shops",
     "tier_changes",
     "transactions",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]

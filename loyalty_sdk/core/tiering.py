@@ -134,3 +134,28 @@ def reevaluate(books: Books, conn: Connection, member_id: int, as_of: datetime, 
     member = members.get(conn, books.shop_id, member_id)
     stats = stats_for(conn, books.program, member_id, books.shop_id, as_of, clawback=clawback)
     return apply(conn, books.host, books.program, member, stats, books.now())
+
+
+def progress(conn: Connection, books: Books, member: Member, as_of: datetime) -> dict[str, Any]:
+    """Where the member stands: their tier, the next one up, and how far it is (in the tier
+    metric: points, spend in minor units, or orders)."""
+    program = books.program
+    levels = program.tiers.levels
+    if not levels:
+        return {"tier": member.tier, "next_tier": None, "metric": None, "current": None, "needed": None}
+    stats = stats_for(conn, program, member.id, books.shop_id, as_of)
+    decision = books.host.resolve_tier(member, stats, program)
+    inputs = decision.inputs if decision is not None else {}
+    current = Decimal(str(inputs.get("current_value") or 0))
+    held = decision.tier if decision is not None else member.tier
+    ranks = [level.id for level in levels]
+    above = ranks.index(held) + 1 if held in ranks else 0
+    following = levels[above] if above < len(levels) else None
+    needed = max(Decimal(str(following.threshold)) - current, Decimal(0)) if following is not None else None
+    return {"tier": held, "next_tier": following.id if following else None, "metric": program.tiers.metric,
+            "current": _number(current), "needed": None if needed is None else _number(needed)}
+
+
+def _number(value: Decimal) -> int | str:
+    """An integer as an integer (points, orders); anything else as its exact text."""
+    return int(value) if value == value.to_integral_value() else str(value)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from loyalty_sdk.core import clawback
+from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.models import Refund, RefundLine
 from loyalty_sdk.core.money import Money
 from loyalty_sdk.core.storage import transactions
@@ -274,3 +275,20 @@ def test_a_cancellation_does_not_take_points_already_written_off(loyalty_at):
     assert (cancelled.points, cancelled.written_off) == (50, 0)
     assert shop.balance("c1").available == 130
     assert_books_ok(shop)
+
+
+def test_a_refund_to_date_takes_back_only_the_increase(books):
+    books.enroll("c1")
+    books.record_order(order("o1", [("a", "100.00", 1)]))  # 100 points
+    step = [("r@30", "30.00"), ("r@80", "80.00"), ("r@30-late", "30.00"), ("r@100", "100.00")]
+    taken = [books.record_refund(Refund(rid, "o1", T0, amount=Money(amount, "USD"), to_date=True)).points
+             for rid, amount in step]
+    # 30 refunded so far, then 80, then a stale report of 30 (nothing), then everything.
+    assert taken == [30, 50, 0, 20]
+    assert books.balance("c1").pending == 0
+    assert_books_ok(books)
+
+
+def test_a_refund_to_date_names_no_lines():
+    with pytest.raises(InvalidInput, match="to date"):
+        Refund("r1", "o1", T0, [RefundLine("a", 1)], to_date=True)

@@ -220,6 +220,25 @@ def test_events_are_delivered_at_least_once_and_with_a_stable_id(loyalty_at):
     assert second.get("shop_id") == shop.shop_id
 
 
+def test_a_failing_hook_is_retried_after_a_backoff_not_at_every_run(loyalty_at):
+    class Down(Inbox):
+        calls = 0
+
+        @hookimpl
+        def loyalty_points_posted(self, event, program):
+            Down.calls += 1
+            raise ConnectionError("CRM is down")
+
+    shop = loyalty_at(program=base_program(earn={"pending_days": 0}), plugins=[Down()])
+    shop.enroll("c1")
+    shop.record_order(order("o1", [("a", "10.00", 1)]))
+    shop.run_jobs(T0)
+    shop.run_jobs(T0)  # at once again: still waiting out its backoff
+    assert Down.calls == 1
+    shop.run_jobs(T0 + timedelta(hours=7))  # past the longest backoff
+    assert Down.calls == 2
+
+
 # -- tiers -------------------------------------------------------------------------------------
 
 

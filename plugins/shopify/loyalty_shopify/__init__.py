@@ -1,0 +1,1 @@
+"""loyalty-shopify: Shopify orders earn, refunds claw back, customers become members."""

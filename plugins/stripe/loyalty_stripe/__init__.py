@@ -1,0 +1,1 @@
+"""loyalty-stripe: payments taken with Stripe earn points."""
