@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install browsers clean
 
 # The platform plugins are separate distributions, installed beside the SDK for their tests.
-PLUGINS := plugins/shopify plugins/stripe
-PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]'
+PLUGINS := plugins/shopify plugins/stripe plugins/woocommerce
+PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]' -e plugins/woocommerce
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/loyalty demo
 
-test: $(STAMP)
+# The admin pages' browser tests drive Debian's Chromium through Playwright (never a downloaded
+# browser); without it they skip, saying why.
+browsers:
+	@test -x /usr/bin/chromium || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) \
+		|| echo "no /usr/bin/chromium: the browser tests will skip"
+
+test: $(STAMP) browsers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

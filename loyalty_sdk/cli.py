@@ -34,7 +34,7 @@ from loyalty_sdk.console import print_json as _print_json
 from loyalty_sdk.console import stderr as _stderr
 from loyalty_sdk.console import stdout as _stdout
 from loyalty_sdk.console import when as _when
-from loyalty_sdk.core import migrate
+from loyalty_sdk.core import migrate, tenancy
 from loyalty_sdk.core.errors import InvalidInput, LoyaltyError, ShopNotFound
 from loyalty_sdk.core.ledger import stored, utc
 from loyalty_sdk.core.money import currency_exponent
@@ -56,6 +56,23 @@ HISTORY_LINES = 20
 class LoyaltyGroup(TyperGroup):
     """The one place errors become messages: a LoyaltyError (bad input) or an unusable
     database anywhere below prints ``error: ...`` in red on stderr, with no traceback."""
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        found = super().get_command(ctx, name)
+        if found is None:  # ``loyalty woocommerce ...``: a platform plugin's commands
+            from loyalty_sdk.server.commands import platform_commands
+
+            commands = platform_commands().get(name)
+            if commands is not None:
+                found = typer.main.get_command(commands)
+                found.name = name
+        return found
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        from loyalty_sdk.server.commands import platform_commands
+
+        builtin = super().list_commands(ctx)
+        return builtin + sorted(name for name in platform_commands() if name not in builtin)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -453,15 +470,7 @@ def shops_set(
     except json.JSONDecodeError:
         parsed = value  # plain text
     with _database() as engine, engine.execution_options(loyalty_write=True).begin() as conn:
-        row = conn.execute(select(shops.c.settings).where(shops.c.id == shop_id)).first()
-        if row is None:
-            raise ShopNotFound(f"no shop {shop_id!r} in this database", field="shop", value=shop_id)
-        settings = dict(row.settings or {})
-        if unset:
-            settings.pop(key, None)
-        else:
-            settings[key] = parsed
-        conn.execute(shops.update().where(shops.c.id == shop_id).values(settings=settings))
+        settings = tenancy.change_settings(conn, shop_id, {} if unset else {key: parsed}, [key] if unset else [])
     shown = {k: v for k, v in settings.items() if k != "access_token"}  # a credential, even sealed
     if as_json:
         _print_json({"shop": shop_id, "settings": shown})
@@ -491,8 +500,14 @@ def shops_list(as_json: JsonFlag = False) -> None:
     _stdout().print(table)
 
 
+from loyalty_sdk.segments.commands import segments_app  # noqa: E402
 from loyalty_sdk.server.commands import register as _register_server_commands  # noqa: E402
 
 _register_server_commands(app, shops_app)
+
+from loyalty_sdk.analytics.commands import register as _register_analytics_commands  # noqa: E402
+
+_register_analytics_commands(app)
+app.add_typer(segments_app, name="segments")
 
 __all__ = ["app", "parse_as_of", "parse_points"]

@@ -19,10 +19,12 @@ from sqlalchemy import select
 from loyalty_sdk.core import (
     activities,
     doctor,
+    holds,
     jobs,
     ledger,
     members,
     migrate,
+    non_members,
     orders,
     redemptions,
     report,
@@ -219,11 +221,26 @@ class Loyalty:
         """Many orders, one commit: for imports and backfills."""
         return orders.record_orders(self.books, batch)
 
+    def record_non_member_order(self, order: Order) -> bool:
+        """Record an order of a customer who was not a member when placing it, for analytics
+        (members against everyone else); it earns nothing. False when recorded before."""
+        return non_members.record_non_member_order(self.books, order)
+
     def record_refund(self, refund: Refund) -> orders.ClawbackResult:
         return orders.record_refund(self.books, refund)
 
     def record_cancellation(self, cancellation: Cancellation) -> orders.ClawbackResult:
         return orders.record_cancellation(self.books, cancellation)
+
+    def hold_order(self, order_id: str, reason: str, at: datetime | None = None) -> bool:
+        """Keep the order's pending points pending (a disputed payment) until ``release_hold``;
+        False when it was already held."""
+        return holds.hold_order(self.books, order_id, reason, at or self.books.now())
+
+    def release_hold(self, order_id: str) -> bool:
+        """End an order's hold: its pending points are released on their date, or at the next
+        run of the jobs when that date has passed. False when it had none."""
+        return holds.release_hold(self.books, order_id)
 
     def record_activity(self, activity: Activity) -> ledger.Posted | None:
         return activities.record_activity(self.books, activity)

@@ -41,8 +41,21 @@ class Settings(BaseSettings):
     woocommerce_consumer_key: SecretStr | None = None
     woocommerce_consumer_secret: SecretStr | None = None
     woocommerce_webhook_secret: SecretStr | None = None
+    smtp_host: str | None = None
+    """The SMTP server member messages are e-mailed through; unset, none are e-mailed."""
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    """The sender, e.g. ``Northwind Rewards <rewards@northwind.example>`` (a shop's
+    ``message_from`` setting overrides it)."""
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before signing in (refuse to send without it)."""
+    message_templates: Path | None = None
+    """A directory of member-message templates that override the built-in ones (see
+    :mod:`loyalty_sdk.messages.templates`)."""
 
-    @field_validator("program", mode="before")
+    @field_validator("program", "message_templates", mode="before")
     @classmethod
     def _blank_program_is_default(cls, value: Any) -> Any:
         # `LOYALTY_PROGRAM=` (set but empty) would otherwise become Path("."), a directory.

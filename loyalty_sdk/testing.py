@@ -12,6 +12,7 @@ Fixtures:
   Order in the program's currency at the clock's time.
 
 For platform plugins, :func:`serving` runs a server runtime's app in-process,
+:func:`loyalty_serve` runs the real ``loyalty serve`` in a subprocess (:func:`wait_until` polls it),
 :class:`StandIn` stands in for a platform's API on 127.0.0.1, and
 ``loyalty_database_url`` gives each test an empty ledger database on SQLite and, when
 ``LOYALTY_TEST_POSTGRES_URL`` names a server, on PostgreSQL too (a fresh schema per test,
@@ -47,6 +48,61 @@ def serving(runtime: Any) -> Iterator[Any]:
 
     with TestClient(create_app(runtime, embedded=False), raise_server_exceptions=False) as client:
         yield client
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(check: Any, what: str, timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns something truthy, a connection refused counting as not
+    yet (bounded: a hung server fails the test); what it returned."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except httpx.TransportError:
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def loyalty_serve(env: Any, log_path: Any, timeout: float = 30.0) -> Iterator[str]:
+    """A real ``loyalty serve`` in a subprocess, configured by ``env`` (its output in
+    ``log_path``): its base URL once ``/api/v1/health`` answers; stopped with SIGTERM after."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    loyalty = str(Path(sys.executable).with_name("loyalty"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([loyalty, "serve", "--port", str(port)], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: process.poll() is None and httpx.get(f"{base}/api/v1/health").status_code == 200,
+                       f"loyalty serve to start ({log_path})", timeout)
+            yield base
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
 
 
 POSTGRES_ENV = "LOYALTY_TEST_POSTGRES_URL"
@@ -118,8 +174,10 @@ def loyalty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Itera
 class StandIn:
     """A JSON HTTP server on 127.0.0.1 standing in for a platform's API in tests.
 
-    ``answer(path, body, headers)`` returns ``(status, document)`` for each POST; every call is
-    kept in ``calls`` as ``(path, body, headers)`` (header names in lower case)."""
+    ``answer(path, body, headers)`` returns ``(status, document)`` for each request (GET, POST,
+    PUT, DELETE; the path keeps its query string); every call is kept in ``calls`` as
+    ``(path, body, headers)``, header names in lower case and the method as ``:method``, as
+    HTTP/2 names it."""
 
     def __init__(self, answer: Any) -> None:
         import threading
@@ -132,6 +190,7 @@ class StandIn:
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {name.lower(): value for name, value in self.headers.items()}
+                headers[":method"] = self.command
                 stand_in.calls.append((self.path, body, headers))
                 status, document = answer(self.path, body, headers)
                 data = json.dumps(document).encode()
@@ -140,6 +199,8 @@ class StandIn:
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_GET = do_PUT = do_DELETE = do_POST  # noqa: N815
 
             def log_message(self, *_: Any) -> None:
                 pass

@@ -24,7 +24,10 @@ def payload_hash(*parts: object) -> str:
 
 def order_fingerprint(order: Order) -> str:
     """What decides the order's points: who, when, and each line's quantity, product and net
-    value (after discounts and tax), so a replay with the same content matches cheaply."""
+    value (after discounts and tax), so a replay with the same content matches cheaply; or the
+    platform's own identity of the order when it gave one (``Order.fingerprint``)."""
+    if order.fingerprint is not None:
+        return payload_hash(order.order_id, order.fingerprint)
     nets = order.line_nets
     return payload_hash(
         order.order_id, order.member.customer_id, order.member.email, order.placed_at.timestamp(), order.currency,

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
         TierStats,
     )
     from loyalty_sdk.core.program import Program
+    from loyalty_sdk.messages.channels import Channel
+    from loyalty_sdk.segments.model import Segment
 
 PROJECT = "loyalty"
 
@@ -209,10 +211,71 @@ def loyalty_points_expiring(event: dict[str, Any], program: Program) -> None:
 
 
 @hookspec
+def loyalty_member_message(event: dict[str, Any], program: Program) -> None:
+    """A member message was rendered for the webhook channel (``loyalty webhooks add URL
+    --kind member_message`` sends it to e-mail and CRM tools such as Klaviyo or HubSpot):
+    ``{"id", "member_id", "message_id", "kind", "category", "to", "customer_id", "locale",
+    "subject", "text", "html", "data"}``. ``message_id`` is stable across retries."""
+
+
+@hookspec
 def loyalty_member_redacted(event: dict[str, Any], program: Program) -> None:
     """A member's personal data was erased (their ledger stays, anonymous):
     ``{"id", "member_id", "customer_id", "reason"}``; ``customer_id`` is the platform id the
     member had, so a CRM can erase its own copy."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Segments and member messages
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_segments(program: Program) -> Sequence[Segment] | None:
+    """Segments of your own, beside the built-in ones (``loyalty segments list``).
+
+    :param program: the validated program (tiers, currency...), for segments that depend on it.
+    :returns: :class:`~loyalty_sdk.segments.Segment` definitions, or None. Collected; a
+        segment named like a built-in one replaces it, and two plugins naming the same segment
+        is an error. A segment's ``query(context)`` builds a SQLAlchemy ``select`` over the
+        tables of :mod:`loyalty_sdk.core.storage` whose first column is ``member_id`` and whose
+        other columns are the figures exported with each member; ``context`` gives the
+        ``shop_id``, ``as_of``, the ``params`` (defaults overridden by ``--param k=v`` or the
+        URL's query) and ``epoch(column)`` for date arithmetic on either engine. The query only
+        builds SQL; the export runs it, scoped to one shop.
+
+    Example: members who enrolled in the last ``days`` days::
+
+        @hookimpl
+        def loyalty_segments(program):
+            def new_members(ctx):
+                m = storage.members.c
+                since = ctx.as_of - timedelta(days=ctx.params["days"])
+                return select(m.id.label("member_id"), m.enrolled_at).where(
+                    m.shop_id == ctx.shop_id, m.enrolled_at > since)
+            return [Segment("new-members", "Enrolled recently", new_members, {"days": 30})]
+    """
+
+
+@hookspec
+def loyalty_channels() -> Sequence[Channel] | None:
+    """Channels member messages go out through, beside the built-in SMTP and webhook ones.
+
+    :returns: objects satisfying :class:`loyalty_sdk.messages.channels.Channel`, or None.
+        Collected. A channel has a unique ``name`` (it keys the sent log: each message goes
+        out at most once per event and channel), ``enabled(shop)`` (whether it sends for that
+        shop now) and ``send(message)``, which delivers one rendered
+        :class:`~loyalty_sdk.messages.Message` (recipient, subject, text and HTML bodies,
+        locale, data). ``send`` raising :class:`~loyalty_sdk.messages.Undeliverable` skips the
+        message for good (no address, say); any other exception retries it later with backoff.
+        Members without marketing consent are never handed marketing messages.
+
+    Example: text messages through an SMS gateway::
+
+        @hookimpl
+        def loyalty_channels():
+            return [SmsChannel(api_key=os.environ["SMS_KEY"])]
+    """
 
 
 # ---------------------------------------------------------------------------------------------

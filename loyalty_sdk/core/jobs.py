@@ -20,7 +20,7 @@ from loyalty_sdk.core import ledger, members, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.retry import backoff
-from loyalty_sdk.core.storage import LOT_PENDING, job_runs, lots, outbox, transactions
+from loyalty_sdk.core.storage import LOT_PENDING, ORDER_HELD, job_runs, lots, orders, outbox, transactions
 from loyalty_sdk.core.storage import members as members_table
 
 CHUNK = 200  # lots per write transaction: short locks, few commits
@@ -41,12 +41,16 @@ class JobReport:
 
 
 def release_pending(books: Books, as_of: datetime) -> tuple[int, int, set[int]]:
-    """Move pending lots whose return window has passed to available, one transaction each."""
+    """Move pending lots whose return window has passed to available, one transaction each
+    (but not those of an order on hold: see ``holds``)."""
     shop_id = books.shop_id
     with books.read() as conn:
         due = list(conn.execute(
             select(lots.c.id, lots.c.member_id, lots.c.available_at, lots.c.transaction_id)
-            .where(lots.c.shop_id == shop_id, LOT_PENDING, lots.c.available_at <= ledger.utc(as_of))
+            .where(lots.c.shop_id == shop_id, LOT_PENDING, lots.c.available_at <= ledger.utc(as_of),
+                   # The lots of held orders (a payment disputed) wait for the hold to end.
+                   lots.c.transaction_id.not_in(
+                       select(orders.c.transaction_id).where(orders.c.shop_id == shop_id, ORDER_HELD)))
             .order_by(lots.c.available_at, lots.c.id)
         ))
     count = points = 0
@@ -166,12 +170,14 @@ def remind(books: Books, as_of: datetime) -> int:
             sent.update(conn.execute(select(outbox.c.dedup_key).where(
                 outbox.c.shop_id == books.shop_id, outbox.c.dedup_key.in_(keys))).scalars())
         new = [key for key in wanted if key not in sent]
+        # One moment for the whole run: a member's reminders of one run are one batch (one message).
+        recorded = books.now()
         for key in new:
             lot, expires = wanted[key]
             ledger.emit(conn, books.shop_id, "points_expiring", lot.member_id, key, {
                 "member_id": lot.member_id, "points": lot.remaining, "expires_at": expires.isoformat(),
                 "days_left": (expires - as_of).days, "lot_id": lot.id,
-            }, books.now())
+            }, recorded)
     return len(new)
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
+from attrs.validators import optional
 
 from loyalty_sdk.core.errors import CurrencyError, InvalidInput
 from loyalty_sdk.core.money import Money
@@ -125,6 +126,11 @@ class Order:
     shipping: Money | None = None
     taxes_included: bool = False
     source: str = "custom"
+    fingerprint: str | None = field(default=None, validator=optional(_text("fingerprint")))
+    """What makes two reports of this order the same order, when a platform reports one payment
+    in several shapes (Stripe: a payment intent, the checkout session or the invoice it paid).
+    A second report with the same fingerprint is a replay, whatever its lines; unset, the
+    order's own content decides (a different content under the same id is a conflict)."""
     _nets: dict[str, int] | None = field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

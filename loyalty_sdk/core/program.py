@@ -73,6 +73,9 @@ class EarnRules(_Section):
     exclude_skus: frozenset[str] = frozenset()
     exclude_collections: frozenset[str] = frozenset()
     max_points_per_order: int | None = Field(default=None, ge=0)
+    hold_disputed: bool = True
+    """A payment disputed (a chargeback opened) keeps the points it earned pending until the
+    dispute closes, when the platform reports disputes (Stripe does)."""
 
     @field_validator("rates")
     @classmethod

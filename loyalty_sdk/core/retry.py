@@ -1,5 +1,6 @@
 """When to try again: exponential backoff with full jitter, for everything that retries
-(webhook deliveries in, notification hooks and outbound webhooks out).
+(webhook deliveries in, notification hooks, outbound webhooks and member messages out), and
+claiming the queued rows that are due.
 
 Full jitter (a uniform wait between zero and the exponential ceiling) keeps many failed
 deliveries from retrying in lockstep when the thing they wait for comes back.
@@ -8,7 +9,12 @@ deliveries from retrying in lockstep when the thing they wait for comes back.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, or_, select, update
+from sqlalchemy.engine import Engine
 
 
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> timedelta:
@@ -17,4 +23,24 @@ def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = 
     return timedelta(seconds=(rng or random).uniform(0, ceiling))
 
 
-__all__ = ["backoff"]
+def claim_due(engine: Engine, table: Table, now: datetime, lease: timedelta, limit: int,
+              returning: Sequence[Any], where: Sequence[Any] = ()) -> list[Any]:
+    """Claim up to ``limit`` rows of a retry queue (``status``, ``attempts``,
+    ``next_attempt_at``, ``claimed_until``) that are pending, due at ``now`` and not held by a
+    live lease, oldest first: each is held until ``now + lease`` and counts one more attempt.
+    One statement; on PostgreSQL rows another process is claiming are skipped, not waited for.
+    Returns the ``returning`` columns of the rows claimed, by id."""
+    c = table.c
+    due = (select(c.id).where(c.status == "pending", c.next_attempt_at <= now,
+                              or_(c.claimed_until.is_(None), c.claimed_until < now), *where)
+           .order_by(c.id).limit(limit))
+    if engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    with engine.execution_options(loyalty_write=True).begin() as conn:
+        claimed = conn.execute(update(table).where(c.id.in_(due.scalar_subquery()))
+                               .values(claimed_until=now + lease, attempts=c.attempts + 1)
+                               .returning(c.id, *returning)).all()
+    return sorted(claimed, key=lambda row: row.id)
+
+
+__all__ = ["backoff", "claim_due"]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -185,7 +186,31 @@ orders = Table(
     Column("points", BigInteger, nullable=False),
     Column("source", String(32), nullable=False),
     Column("transaction_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("held_since", Stamp),  # a hold (a payment disputed, say) keeps its pending points pending
+    Column("hold_reason", String(255)),
     UniqueConstraint("shop_id", "order_id"),
+)
+ORDER_HELD = orders.c.held_since.is_not(None)
+# Open holds are few: the release job reads them all through this partial index.
+Index("ix_orders_held", orders.c.shop_id, orders.c.transaction_id, sqlite_where=ORDER_HELD,
+      postgresql_where=ORDER_HELD)
+
+# Orders of customers who were not members when they placed them (the store reports them so
+# analytics can compare members with everyone else); they earn nothing and touch no balance.
+# ``customer``: the store's customer id, or the e-mail of a guest.
+non_member_orders = Table(
+    "non_member_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("order_id", String(255), nullable=False),
+    Column("customer", String(320), nullable=False),
+    Column("placed_at", Stamp, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("gross_minor", BigInteger, nullable=False),
+    Column("recorded_at", Stamp, nullable=False),
+    UniqueConstraint("shop_id", "order_id"),
+    Index(None, "shop_id", "placed_at"),
 )
 
 redemptions = Table(
@@ -330,6 +355,40 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "next_attempt_at", sqlite_where=WEBHOOK_DUE, postgresql_where=WEBHOOK_DUE),
 )
 
+# Member messages (e-mail, and whatever other channels plugins add): each message on each
+# channel, sent at most once (the sent log). ``message_key`` is the outbox event's dedup key, or
+# for expiry reminders the member and the job run that found their lots: one message a batch.
+MESSAGE_DUE = text("status = 'pending'")
+member_messages = Table(
+    "member_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("message_key", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | skipped | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Stamp, nullable=False),
+    Column("claimed_until", Stamp),
+    Column("sent_at", Stamp),
+    Column("last_error", Text),
+    UniqueConstraint("shop_id", "channel", "message_key"),
+    Index("ix_member_messages_due", "shop_id", "next_attempt_at", sqlite_where=MESSAGE_DUE,
+          postgresql_where=MESSAGE_DUE),
+)
+
+# Up to which outbox event each shop's events have been turned into member messages.
+message_cursors = Table(
+    "message_cursors",
+    metadata,
+    Column("shop_id", String(255), primary_key=True),
+    Column("last_outbox_id", BigInteger, nullable=False),
+    Column("updated_at", Stamp, nullable=False),
+)
+
 # Leases: which process may run a named piece of work (a scheduled job) until when.
 leases = Table(
     "leases",
@@ -337,6 +396,37 @@ leases = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", Stamp, nullable=False),
+)
+
+# The admin pages: sessions (the cookie's digest only, as for API keys; ``shop_id`` is the shop
+# the pages show, which only an admin-key session may switch), and every admin action, whose
+# and in which shop (NULL: about none).
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("actor", String(255), nullable=False),
+    Column("shop_id", String(255), nullable=False),
+    Column("all_shops", Boolean, nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("key_id", Id, ForeignKey("api_keys.id")),
+    Column("key_check", String(64)),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("expires_at", Stamp, nullable=False),
+    Index(None, "expires_at"),
+)
+
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255)),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("at", Stamp, nullable=False),
+    Column("details", JSON, nullable=False),
+    Index(None, "shop_id", "id"),
 )
 
 MEMBER_ACCOUNTS = ("available", "pending")
@@ -389,6 +479,8 @@ def open_engine(url: str, *, synchronous: str | None = None, **kwargs: Any) -> E
 __all__ = [
     "MEMBER_ACCOUNTS",
     "PROGRAM_ACCOUNTS",
+    "admin_audit",
+    "admin_sessions",
     "api_keys",
     "entries",
     "inbox",
@@ -396,8 +488,11 @@ __all__ = [
     "leases",
     "lot_draws",
     "lots",
+    "member_messages",
     "members",
+    "message_cursors",
     "metadata",
+    "non_member_orders",
     "open_engine",
     "orders",
     "outbox",

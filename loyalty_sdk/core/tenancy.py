@@ -8,14 +8,18 @@ transaction, children before parents.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
+from loyalty_sdk.core.errors import ShopNotFound
 from loyalty_sdk.core.ledger import stored
 from loyalty_sdk.core.storage import (
+    admin_audit,
+    admin_sessions,
     api_keys,
     entries,
     inbox,
@@ -23,6 +27,7 @@ from loyalty_sdk.core.storage import (
     lot_draws,
     lots,
     members,
+    non_member_orders,
     orders,
     outbox,
     redemptions,
@@ -34,8 +39,8 @@ from loyalty_sdk.core.storage import (
 )
 
 # Children before parents, so foreign keys hold at every step.
-_SHOP_TABLES = (lot_draws, entries, redemptions, orders, lots, tier_changes, transactions, members, outbox,
-                job_runs, api_keys, inbox)
+_SHOP_TABLES = (lot_draws, entries, redemptions, orders, non_member_orders, lots, tier_changes, transactions,
+                members, outbox, job_runs, admin_sessions, admin_audit, api_keys, inbox)
 
 
 def forget_shop(conn: Connection, shop_id: str) -> dict[str, int]:
@@ -52,6 +57,20 @@ def forget_shop(conn: Connection, shop_id: str) -> dict[str, int]:
         deleted[table.name] = conn.execute(delete(table).where(table.c.shop_id == shop_id)).rowcount
     deleted["shops"] = conn.execute(delete(shops).where(shops.c.id == shop_id)).rowcount
     return deleted
+
+
+def change_settings(conn: Connection, shop_id: str, changes: Mapping[str, Any] | None = None,
+                    unset: Iterable[str] = ()) -> dict[str, Any]:
+    """Set ``changes`` and remove ``unset`` in a shop's settings, under a row lock where the
+    database has one (two writers must not each drop the other's key); the settings after."""
+    row = conn.execute(select(shops.c.settings).where(shops.c.id == shop_id).with_for_update()).first()
+    if row is None:
+        raise ShopNotFound(f"no shop {shop_id!r} in this database (loyalty shops add)", field="shop", value=shop_id)
+    settings = {**(row.settings or {}), **(changes or {})}
+    for key in unset:
+        settings.pop(key, None)
+    conn.execute(update(shops).where(shops.c.id == shop_id).values(settings=settings))
+    return settings
 
 
 def mark_uninstalled(conn: Connection, shop_id: str, at: Any) -> bool:
@@ -94,4 +113,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["forget_shop", "mark_uninstalled", "member_export"]
+__all__ = ["change_settings", "forget_shop", "mark_uninstalled", "member_export"]

@@ -25,7 +25,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from loyalty_sdk.server import api, problems
+from loyalty_sdk import admin
+from loyalty_sdk.server import analytics_api, api, problems, segments_api
 from loyalty_sdk.server.ingest import InboxUnavailable, InboxWriter
 from loyalty_sdk.server.outbound import Sender
 from loyalty_sdk.server.platforms import PlatformAdapter, SignatureRejected, WebhookRequest
@@ -78,6 +79,9 @@ def create_app(runtime: Runtime, *, embedded: bool = True, worker_options: Worke
         if extra is not None:
             app.include_router(extra)
     app.include_router(api.router)
+    app.include_router(analytics_api.router)
+    app.include_router(admin.router)
+    app.include_router(segments_api.router)
     app.add_middleware(problems.BodyLimit, limit=body_limit)
     return app
 

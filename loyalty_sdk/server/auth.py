@@ -212,6 +212,17 @@ def lookup_key(engine: Engine, key: str) -> tuple[str, str] | None:
     return row.shop_id, row.scope
 
 
+def key_record(engine: Engine, key: str) -> dict[str, Any] | None:
+    """The record of a live shop key (as :func:`list_keys` gives it), or None; uncached, for
+    the rare callers that need to know which key it is (signing in to the admin pages)."""
+    if not key.startswith(KEY_PREFIX) or len(key) > _LONGEST:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.digest == digest(key),
+                                                  api_keys.c.revoked_at.is_(None))).first()
+    return None if row is None else _info(row)
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -278,6 +289,8 @@ __all__ = [
     "WrongShop",
     "authenticate",
     "create_key",
+    "digest",
+    "key_record",
     "list_keys",
     "lookup_key",
     "read_access",

@@ -29,6 +29,21 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Bearer keys for the REST AP
 webhooks_app = typer.Typer(no_args_is_help=True, help="Outbound webhooks: where each shop's events are sent.")
 
 
+def platform_commands() -> dict[str, typer.Typer]:
+    """The ``commands`` (Typer apps) of the platform adapters plugins contribute, by platform
+    name: ``loyalty <platform> ...``. Loaded only when such a command, or the command list, is
+    asked for, so the other commands start without importing every plugin."""
+    from loyalty_sdk.core.plugin_host import PluginHost
+
+    found: dict[str, typer.Typer] = {}
+    for contributed in PluginHost().pm.hook.loyalty_platforms():
+        for adapter in contributed or ():
+            commands = getattr(adapter, "commands", None)
+            if commands is not None:
+                found.setdefault(adapter.name, commands)
+    return found
+
+
 def register(app: typer.Typer, shops_app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(worker)
@@ -302,4 +317,4 @@ def shop_secret(shop_id: Annotated[str, typer.Argument(metavar="ID")], as_json: 
         typer.echo(secret)
 
 
-__all__ = ["EMBEDDED_ENV", "register"]
+__all__ = ["EMBEDDED_ENV", "platform_commands", "register"]

@@ -206,8 +206,12 @@ def show(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
     return found
 
 
-def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status)).all()
+def counts(conn: Connection, *, shop_id: str | None = None) -> dict[str, int]:
+    """Deliveries per status, of every shop or of one."""
+    query = select(inbox.c.status, func.count()).group_by(inbox.c.status)
+    if shop_id is not None:
+        query = query.where(inbox.c.shop_id == shop_id)
+    rows = conn.execute(query).all()
     return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
 
 

@@ -29,17 +29,17 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 from attrs import frozen
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Engine
 
 from loyalty_sdk.core.errors import InvalidInput, ShopNotFound
 from loyalty_sdk.core.ledger import stored, utc
-from loyalty_sdk.core.retry import backoff
+from loyalty_sdk.core.retry import backoff, claim_due
 from loyalty_sdk.core.storage import outbox, shops, webhook_deliveries, webhook_endpoints
 from loyalty_sdk.server.custom import sign
 
 log = logging.getLogger("loyalty_sdk.outbound")
-KINDS = ("points_posted", "tier_changed", "reward_issued", "points_expiring", "member_redacted")
+KINDS = ("points_posted", "tier_changed", "reward_issued", "points_expiring", "member_redacted", "member_message")
 TIMEOUT_SECONDS = 5.0
 
 
@@ -88,6 +88,13 @@ def list_endpoints(engine: Engine, shop_id: str | None = None) -> list[dict[str,
                 for row in conn.execute(query)]
 
 
+# Ids are handed out when an event is written, but the events become visible when their
+# transactions commit, which may be in another order on PostgreSQL: one written before the
+# cursor moved past it can appear later with a lower id. Each pass looks this many ids back
+# for events an endpoint has no delivery of yet, so such a late one is not skipped.
+LOOKBACK_IDS = 1000
+
+
 def fan_out(engine: Engine, now: datetime) -> int:
     """Give each active endpoint a delivery of every new event of its shop (and its kinds)."""
     created = 0
@@ -95,25 +102,27 @@ def fan_out(engine: Engine, now: datetime) -> int:
         endpoints = conn.execute(select(webhook_endpoints).where(webhook_endpoints.c.disabled_at.is_(None))).all()
     for endpoint in endpoints:
         with _write(engine) as conn:
+            # The endpoint's row lock makes concurrent fan-outs of one endpoint take turns.
             last = conn.execute(select(webhook_endpoints.c.last_outbox_id)
-                                .where(webhook_endpoints.c.id == endpoint.id)).scalar_one()
+                                .where(webhook_endpoints.c.id == endpoint.id).with_for_update()).scalar_one()
             newest = conn.execute(select(func.coalesce(func.max(outbox.c.id), 0))
                                   .where(outbox.c.shop_id == endpoint.shop_id)).scalar_one()
-            if newest <= last:
-                continue
-            # Claim the range first: a concurrent fan-out of it waits on this row, then finds
-            # it moved and inserts nothing.
-            moved = conn.execute(update(webhook_endpoints).where(
-                webhook_endpoints.c.id == endpoint.id, webhook_endpoints.c.last_outbox_id == last)
-                .values(last_outbox_id=newest)).rowcount
-            if moved != 1:
-                continue
+            if newest > last:
+                conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == endpoint.id)
+                             .values(last_outbox_id=newest))
+            delivered = select(webhook_deliveries.c.id).where(webhook_deliveries.c.endpoint_id == endpoint.id,
+                                                              webhook_deliveries.c.outbox_id == outbox.c.id)
+            # Behind the cursor, only events written since the endpoint was added: it never gets
+            # the history from before it.
+            late = and_(outbox.c.id > max(last - LOOKBACK_IDS, 0), outbox.c.created_at > endpoint.created_at)
             events = select(literal(endpoint.id), outbox.c.id, literal("pending"), literal(0), literal(utc(now))).where(
-                outbox.c.shop_id == endpoint.shop_id, outbox.c.id > last, outbox.c.id <= newest)
+                outbox.c.shop_id == endpoint.shop_id, or_(outbox.c.id > last, late), outbox.c.id <= newest,
+                ~delivered.exists())
             if endpoint.kinds:
                 events = events.where(outbox.c.kind.in_(endpoint.kinds))
-            created += conn.execute(insert(webhook_deliveries).from_select(
+            inserted = conn.execute(insert(webhook_deliveries).from_select(
                 ["endpoint_id", "outbox_id", "status", "attempts", "next_attempt_at"], events)).rowcount
+            created += max(inserted, 0)  # psycopg says -1 for an INSERT ... SELECT that found nothing
     return created
 
 
@@ -136,14 +145,7 @@ def dispatch(engine: Engine, secret_key: str | None, client: httpx.Client, now: 
     lease = lease or timedelta(seconds=limit * TIMEOUT_SECONDS + 60)
     now = utc(now)
     d = webhook_deliveries.c
-    due = (select(d.id).where(d.status == "pending", d.next_attempt_at <= now,
-                              or_(d.claimed_until.is_(None), d.claimed_until < now)).order_by(d.id).limit(limit))
-    if engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    with _write(engine) as conn:
-        claimed = conn.execute(update(webhook_deliveries).where(d.id.in_(due.scalar_subquery()))
-                               .values(claimed_until=now + lease, attempts=d.attempts + 1)
-                               .returning(d.id, d.endpoint_id, d.outbox_id, d.attempts)).all()
+    claimed = claim_due(engine, webhook_deliveries, now, lease, limit, (d.endpoint_id, d.outbox_id, d.attempts))
     if not claimed:
         return Dispatched(0, 0, 0)
     with engine.connect() as conn:
@@ -152,7 +154,7 @@ def dispatch(engine: Engine, secret_key: str | None, client: httpx.Client, now: 
         endpoints = {row.id: row for row in conn.execute(select(webhook_endpoints).where(
             webhook_endpoints.c.id.in_({c.endpoint_id for c in claimed})))}
     delivered = retried = dead = 0
-    for delivery in sorted(claimed, key=lambda c: c.id):
+    for delivery in claimed:
         event, endpoint = events[delivery.outbox_id], endpoints[delivery.endpoint_id]
         error = _send(client, secret_key, endpoint, event)
         values: dict[str, Any] = {"claimed_until": None}

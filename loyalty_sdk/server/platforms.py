@@ -121,7 +121,25 @@ class CodesUsed:
     at: datetime
 
 
-PlatformEvent = Redaction | DataRequest | ShopUninstalled | ShopErased | CodesUsed
+@frozen
+class OrderDisputed:
+    """The buyer disputed the order's payment: under the program's ``hold_disputed`` its pending
+    points stay pending until :class:`DisputeClosed`."""
+
+    order_id: str
+    at: datetime
+    reason: str
+
+
+@frozen
+class DisputeClosed:
+    """The dispute ended: the hold ends. (A dispute lost comes with a Cancellation too.)"""
+
+    order_id: str
+    won: bool
+
+
+PlatformEvent = Redaction | DataRequest | ShopUninstalled | ShopErased | CodesUsed | OrderDisputed | DisputeClosed
 CoreEvent = Order | Refund | Cancellation | Activity | Customer | PlatformEvent
 
 
@@ -159,8 +177,15 @@ class PlatformAdapter(Protocol):
         Raise ``InvalidInput`` for a payload that can never be applied."""
         ...
 
-    # Optional: ``router`` (a FastAPI APIRouter with the platform's other routes) and
-    # ``void_codes(shop: ShopRecord, codes) -> int`` (switch off reward codes a redaction voided).
+    # Optional: ``router`` (a FastAPI APIRouter with the platform's other routes),
+    # ``void_codes(shop: ShopRecord, codes) -> int`` (switch off reward codes a redaction voided),
+    # ``commands`` (a Typer app, mounted as ``loyalty <name> ...``),
+    # ``run_jobs(runtime, shop: ShopRecord, now)`` (the scheduler calls it for each shop of the
+    # platform, after the shop's own jobs and under the same lease: a catch-up sync, say; an
+    # exception is logged and the call comes again at the next run),
+    # and ``admin_session(authorization) -> (shop_id, user) | None`` (who an embedded
+    # admin's ``Authorization`` header speaks for, for the admin pages; raise SignatureRejected
+    # for a token of the platform that is not genuine, None when the platform is not set up).
 
 
 __all__ = [
@@ -170,6 +195,8 @@ __all__ = [
     "Customer",
     "DataRequest",
     "Delivery",
+    "DisputeClosed",
+    "OrderDisputed",
     "PlatformEvent",
     "Redaction",
     "ShopErased",

@@ -25,6 +25,8 @@ from loyalty_sdk.server.platforms import (
     CoreEvent,
     Customer,
     DataRequest,
+    DisputeClosed,
+    OrderDisputed,
     Redaction,
     ShopErased,
     ShopUninstalled,
@@ -124,6 +126,12 @@ def _apply_platform_event(loyalty: Loyalty, event: CoreEvent, delivery_id: int |
         with loyalty.books.write() as conn:
             tenancy.mark_uninstalled(conn, shop_id, event.at)
         return {"event": "uninstalled", "at": event.at.isoformat()}
+    if isinstance(event, OrderDisputed):
+        held = loyalty.program.earn.hold_disputed and loyalty.hold_order(event.order_id, event.reason, event.at)
+        return {"event": "disputed", "order_id": event.order_id, "held": held}
+    if isinstance(event, DisputeClosed):
+        released = loyalty.release_hold(event.order_id)
+        return {"event": "dispute_closed", "order_id": event.order_id, "won": event.won, "hold_released": released}
     if isinstance(event, CodesUsed):
         with loyalty.books.write() as conn:
             used = redemptions.mark_used(conn, shop_id, event.codes, event.order_id, event.at)

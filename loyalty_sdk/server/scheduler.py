@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from loyalty_sdk import messages
 from loyalty_sdk.core.storage import shops
 from loyalty_sdk.server import leases
 from loyalty_sdk.server.runtime import Runtime
@@ -36,8 +37,31 @@ class Scheduler:
             got = leases.acquire(runtime.db, f"jobs:{shop_id}", self.name, runtime.now(), self.interval * 2)
             if got:
                 runtime.loyalty(shop_id).run_jobs(runtime.now())
+                self._platform_jobs(shop_id)
+                self._messages(shop_id)
             ran[shop_id] = got
         return ran
+
+    def _platform_jobs(self, shop_id: str) -> None:
+        """The shop's platform adapter's own jobs (``run_jobs``), under the same lease; a
+        platform that fails is logged and does not stop the other shops' jobs."""
+        runtime = self.runtime
+        shop = runtime.shop(shop_id)
+        run_jobs = getattr(runtime.adapters.get(shop.platform), "run_jobs", None) if shop else None
+        if run_jobs is None:
+            return
+        try:
+            run_jobs(runtime, shop, runtime.now())
+        except Exception:
+            log.exception("%s jobs of shop %s failed; trying again next time", shop.platform, shop_id)
+
+    def _messages(self, shop_id: str) -> None:
+        """The shop's member messages (e-mail, webhooks...), under the same lease; a failure is
+        logged and the messages wait for the next run."""
+        try:
+            messages.run(self.runtime, shop_id)
+        except Exception:
+            log.exception("member messages of shop %s failed; trying again next time", shop_id)
 
     def run(self, stop: threading.Event) -> None:
         held: list[str] = []

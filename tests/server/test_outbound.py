@@ -170,3 +170,30 @@ def test_a_claimed_delivery_is_not_sent_twice_at_once(runtime, receiver, client)
     again = outbound.dispatch(runtime.db, SECRET_KEY, client, runtime.now())
     assert (first.delivered, again.delivered) == (1, 0)
     assert len(receiver.received) == 1
+
+
+def test_an_event_committed_after_a_later_one_is_still_sent(runtime, receiver, client, clock):
+    # On PostgreSQL an event's id is handed out when it is written and it shows when its
+    # transaction commits: an event can appear after the cursor moved past its id.
+    from sqlalchemy import func, insert, select
+
+    from loyalty_sdk.core.storage import outbox
+
+    outbound.add_endpoint(runtime.db, SHOP, receiver.url, [], runtime.now())
+    clock.advance(seconds=1)
+
+    def event(event_id: int, order_id: str) -> None:
+        with runtime.db.begin() as conn:
+            conn.execute(insert(outbox).values(
+                id=event_id, shop_id=SHOP, kind="points_posted", member_id=None, dedup_key=f"late:{event_id}",
+                payload={"id": f"{SHOP}:late:{event_id}", "order_id": order_id}, created_at=runtime.now(),
+                attempts=0))
+
+    with runtime.db.connect() as conn:
+        top = conn.scalar(select(func.max(outbox.c.id)))
+    event(top + 5, "committed first")
+    assert send(runtime, client).delivered == 1
+    event(top + 2, "committed late")  # a lower id, visible only now
+    assert send(runtime, client).delivered == 1
+    assert [e["data"]["order_id"] for e in receiver.events()] == ["committed first", "committed late"]
+    assert send(runtime, client).delivered == 0

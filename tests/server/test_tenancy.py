@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from loyalty_sdk.core.storage import entries, lots, members, orders, redemptions, transactions
-from loyalty_sdk.server import api, auth
+from loyalty_sdk.server import analytics_api, api, auth, segments_api
 from loyalty_sdk.server.app import create_app
 from loyalty_sdk.server.runtime import Runtime
 
@@ -153,8 +153,26 @@ CASES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", "/api/v1/program"): lambda w: Call("GET", "/api/v1/program", targets_b=False, check=_own_shop),
 }
 
-ROUTES = sorted((method, route.path) for route in api.router.routes if isinstance(route, APIRoute)
-                for method in route.methods)
+
+
+def _own_figures(answer: Any) -> None:
+    # Analytics of A's shop only: B's members, orders and id never appear (assert_no_leak).
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("shop_id", SHOP) == SHOP
+
+
+for _route in analytics_api.router.routes:
+    CASES[("GET", _route.path)] = (lambda path: lambda w: Call("GET", path, targets_b=False,
+                                                                check=_own_figures))(_route.path)
+
+# Segments list A's members only: B's, who would qualify too, never appear (assert_no_leak).
+CASES[("GET", "/api/v1/segments")] = lambda w: Call("GET", "/api/v1/segments", targets_b=False, check=_own_figures)
+CASES[("GET", "/api/v1/segments/{name}")] = lambda w: Call("GET", "/api/v1/segments/never-redeemed",
+                                                             targets_b=False, check=_own_figures)
+
+ROUTES = sorted((method, route.path) for route in (*api.router.routes, *analytics_api.router.routes,
+                                                   *segments_api.router.routes)
+                if isinstance(route, APIRoute) for method in route.methods)
 PUBLIC = {("GET", "/api/v1/health")}
 
 

@@ -11,7 +11,6 @@ offline token. The token is kept encrypted (Fernet, with a key derived from
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -22,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from cryptography.fernet import Fernet, InvalidToken
+from loyalty_sdk.server import sealing
 
 SCOPES = ("read_orders", "read_customers", "write_discounts")
 """Orders and refunds to earn from, customers to enroll, discounts to issue rewards as."""
@@ -93,22 +92,19 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _fernet(secret_key: str) -> Fernet:
-    # A key of its own for tokens, derived so that nothing else signed with the secret key
-    # can be used to read them.
-    derived = hashlib.sha256(b"loyalty-shopify-token:" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(derived))
+TOKEN_PURPOSE = "loyalty-shopify-token"
+"""Tokens get a key of their own, derived from the secret key (see ``sealing``)."""
 
 
 def seal(token: str, secret_key: str) -> str:
     """The token encrypted at rest."""
-    return _fernet(secret_key).encrypt(token.encode()).decode()
+    return sealing.seal(token, secret_key, TOKEN_PURPOSE)
 
 
 def unseal(sealed: str, secret_key: str) -> str:
     try:
-        return _fernet(secret_key).decrypt(sealed.encode()).decode()
-    except InvalidToken:
+        return sealing.unseal(sealed, secret_key, TOKEN_PURPOSE)
+    except sealing.SealBroken:
         raise InstallRefused("the stored token cannot be read with this LOYALTY_SECRET_KEY; reinstall the app",
                              500) from None
 

@@ -26,7 +26,7 @@ from loyalty_sdk.server.platforms import (
     WebhookRequest,
 )
 from loyalty_sdk.settings import get_settings
-from loyalty_shopify import embedded, install, proxy, rewards, webhooks
+from loyalty_shopify import embedded, install, proxy, rewards, sessions, webhooks
 from loyalty_shopify.rewards import loyalty_issue_reward  # noqa: F401 - a hook of this plugin
 from loyalty_shopify.verify import webhook_is_genuine
 
@@ -77,6 +77,18 @@ class ShopifyAdapter:
         event = request.header("x-shopify-event-id") or request.header("x-shopify-webhook-id")
         identity = event or hashlib.sha256(request.body).hexdigest()
         return Accepted(domain, topic, f"{topic}:{identity}"[:255])
+
+    def admin_session(self, authorization: str | None) -> tuple[str, str] | None:
+        """The shop and staff user of an App Bridge session token, for the admin pages
+        embedded in the Shopify admin; None when the app is not configured here."""
+        settings = get_settings()
+        if settings.shopify_api_key is None or settings.shopify_api_secret is None:
+            return None
+        try:
+            return sessions.session_of(authorization, settings.shopify_api_key.get_secret_value(),
+                                       settings.shopify_api_secret.get_secret_value())
+        except sessions.SessionRefused as refused:
+            raise SignatureRejected(str(refused)) from None
 
     def void_codes(self, shop: ShopRecord, codes: list[str]) -> int:
         """Deactivate reward codes in Shopify (a redacted customer's unused ones)."""

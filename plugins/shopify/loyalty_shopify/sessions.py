@@ -17,6 +17,12 @@ class SessionRefused(Exception):
 
 def shop_of(authorization: str | None, api_key: str, api_secret: str) -> str:
     """The shop domain a genuine, current session token speaks for."""
+    return session_of(authorization, api_key, api_secret)[0]
+
+
+def session_of(authorization: str | None, api_key: str, api_secret: str) -> tuple[str, str]:
+    """The shop domain a genuine, current session token speaks for, and the staff member using
+    the admin (the token's ``sub``: a Shopify user id; empty when the token names none)."""
     if not authorization:
         raise SessionRefused("no session token")
     try:
@@ -25,7 +31,7 @@ def shop_of(authorization: str | None, api_key: str, api_secret: str) -> str:
         raise SessionRefused(f"session token refused: {error}") from None
     except Exception as error:  # PyJWT's own errors (expired, wrong audience, bad signature)
         raise SessionRefused(f"session token refused: {type(error).__name__}: {error}") from None
-    return (urlsplit(claims["dest"]).hostname or "").lower()
+    return (urlsplit(claims["dest"]).hostname or "").lower(), str(claims.get("sub") or "")
 
 
-__all__ = ["SessionRefused", "shop_of"]
+__all__ = ["SessionRefused", "session_of", "shop_of"]

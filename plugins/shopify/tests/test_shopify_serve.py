@@ -4,8 +4,6 @@ takes Shopify's webhooks, and the effects show in the REST API."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +14,8 @@ import orjson
 import pytest
 import shopify_payloads as shopify
 from shopify_harness import APP_SECRET, SHOP, shopify_headers
+
+from loyalty_sdk.testing import loyalty_serve, wait_until
 
 LOYALTY = str(Path(sys.executable).with_name("loyalty"))
 ADMIN_KEY = "shopify-e2e-admin-key"
@@ -33,12 +33,6 @@ value = "5.00"
 """
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path, admin):
     """``loyalty serve`` with the Shopify app configured, its Admin API calls going to ``admin``."""
@@ -47,23 +41,8 @@ def server(tmp_path: Path, admin):
     env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{tmp_path}/shop.db", "LOYALTY_API_KEY": ADMIN_KEY,
            "LOYALTY_SHOPIFY_API_SECRET": APP_SECRET, "LOYALTY_PROGRAM": str(program)}
     subprocess.run([LOYALTY, "shops", "add", "shopify", SHOP], env=env, check=True, capture_output=True)
-    port = _port()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([LOYALTY, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, f"loyalty serve did not start ({log.name})"
-        time.sleep(0.05)
-    yield base
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
-    log.close()
+    with loyalty_serve(env, tmp_path / "serve.log") as base:
+        yield base
 
 
 def post(base: str, topic: str, document: dict, event_id: str) -> httpx.Response:
@@ -84,10 +63,8 @@ def test_shopify_webhooks_to_a_running_server_earn_and_claw_back(server):
                         headers={"X-Shopify-Hmac-Sha256": "AAAA", "X-Shopify-Topic": "orders/paid",
                                  "X-Shopify-Shop-Domain": SHOP})
     assert forged.status_code == 401
-    deadline = time.monotonic() + 30
-    while balance(server) != 42:  # 69 earned, 27 back: the embedded worker gets there alone
-        assert time.monotonic() < deadline, f"balance stuck at {balance(server)}"
-        time.sleep(0.05)
+    # 69 earned, 27 back: the embedded worker gets there alone.
+    wait_until(lambda: balance(server) == 42, "the balance to reach 42")
 
 
 def test_a_merchant_installs_and_a_customer_redeems_on_the_storefront(server, admin, app_secret):
@@ -116,10 +93,8 @@ def test_a_merchant_installs_and_a_customer_redeems_on_the_storefront(server, ad
                  ("path_prefix", "/apps/loyalty"), ("timestamp", str(int(time.time())))]
         return f"{server}{path}?{urlencode([*pairs, ('signature', proxy_signature(pairs, app_secret))])}"
 
-    deadline = time.monotonic() + 30
-    while (httpx.get(signed("/proxy/balance")).json().get("balance") or {}).get("available") != 80:
-        assert time.monotonic() < deadline, "the order never showed on the storefront"
-        time.sleep(0.05)
+    wait_until(lambda: (httpx.get(signed("/proxy/balance")).json().get("balance") or {}).get("available") == 80,
+               "the order to show on the storefront")
     redeemed = httpx.post(signed("/proxy/redeem"), json={"reward_id": "5-off", "request_id": "r1"})
     assert redeemed.status_code == 200, redeemed.text
     assert redeemed.json()["balance"] == 30

@@ -38,6 +38,8 @@ class PaymentIntent(Payload):
     created: StrictInt
     metadata: dict[str, str] = {}
     status: str | None = None
+    invoice: StripeId | None = None
+    """API versions before 2025-03-31 name the invoice a payment intent pays."""
 
 
 class Charge(Payload):
@@ -61,6 +63,7 @@ class Dispute(Payload):
     charge: StripeId
     payment_intent: StripeId | None = None
     status: str
+    reason: str | None = None
 
 
 class Customer(Payload):
@@ -69,6 +72,168 @@ class Customer(Payload):
     name: str | None = None
     created: StrictInt | None = None
     metadata: dict[str, str] = {}
+
+
+class Product(Payload):
+    id: StripeId
+    name: str | None = None
+    metadata: dict[str, str] = {}
+
+
+def _product_of(value: Any) -> Any:
+    # Unexpanded, a price names its product by id; expanded, the product comes with its metadata.
+    return {"id": value} if isinstance(value, str) else value
+
+
+class Price(Payload):
+    id: StripeId | None = None
+    product: Annotated[Product | None, BeforeValidator(_product_of)] = None
+    lookup_key: str | None = None
+    metadata: dict[str, str] = {}
+
+
+class CheckoutLineItem(Payload):
+    """An item of a Checkout Session (``li_...``): its amounts are the line's, all quantities."""
+
+    id: StripeId
+    amount_subtotal: StrictInt
+    amount_total: StrictInt
+    amount_discount: StrictInt = 0
+    amount_tax: StrictInt = 0
+    quantity: StrictInt | None = None
+    description: str | None = None
+    price: Price | None = None
+
+
+class CheckoutLineItems(Payload):
+    data: list[CheckoutLineItem]
+    has_more: bool = False
+
+
+class CustomerDetails(Payload):
+    email: str | None = None
+    name: str | None = None
+
+
+class TotalDetails(Payload):
+    amount_discount: StrictInt = 0
+    amount_shipping: StrictInt = 0
+    amount_tax: StrictInt = 0
+
+
+class CheckoutSession(Payload):
+    id: StripeId
+    mode: str
+    payment_status: str
+    amount_subtotal: StrictInt | None = None
+    amount_total: StrictInt | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    customer: StripeId | None = None
+    customer_email: str | None = None
+    customer_details: CustomerDetails | None = None
+    payment_intent: StripeId | None = None
+    invoice: StripeId | None = None
+    client_reference_id: str | None = None
+    created: StrictInt
+    metadata: dict[str, str] = {}
+    total_details: TotalDetails | None = None
+    line_items: CheckoutLineItems | None = None
+    """Present only when the session was fetched with ``expand: ["line_items"]``."""
+
+
+class LineTax(Payload):
+    amount: StrictInt
+    inclusive: bool | None = None
+    """``tax_amounts`` of API versions before 2025-03-31 say ``inclusive``..."""
+    tax_behavior: str | None = None
+    """...``taxes`` of later ones say ``tax_behavior``."""
+
+    @property
+    def is_inclusive(self) -> bool:
+        return bool(self.inclusive) or self.tax_behavior == "inclusive"
+
+
+class LineDiscount(Payload):
+    amount: StrictInt
+
+
+class PriceDetails(Payload):
+    product: StripeId | None = None
+
+
+class LinePricing(Payload):
+    price_details: PriceDetails | None = None
+
+
+class InvoiceLine(Payload):
+    id: StripeId
+    amount: StrictInt
+    """The line's amount before discounts; it contains the tax of tax-inclusive prices."""
+    quantity: StrictInt | None = None
+    description: str | None = None
+    discount_amounts: list[LineDiscount] | None = None
+    tax_amounts: list[LineTax] | None = None
+    taxes: list[LineTax] | None = None
+    price: Price | None = None
+    """API versions before 2025-03-31; later ones name the product under ``pricing``."""
+    pricing: LinePricing | None = None
+
+    @property
+    def product_id(self) -> str | None:
+        if self.pricing and self.pricing.price_details and self.pricing.price_details.product:
+            return self.pricing.price_details.product
+        return self.price.product.id if self.price and self.price.product else None
+
+
+class InvoiceLines(Payload):
+    data: list[InvoiceLine]
+    has_more: bool = False
+
+
+class PaymentDetails(Payload):
+    payment_intent: StripeId | None = None
+
+
+class InvoicePayment(Payload):
+    payment: PaymentDetails | None = None
+    status: str | None = None
+
+
+class InvoicePayments(Payload):
+    data: list[InvoicePayment]
+
+
+class SubscriptionDetails(Payload):
+    subscription: StripeId | None = None
+    metadata: dict[str, str] | None = None
+
+
+class InvoiceParent(Payload):
+    subscription_details: SubscriptionDetails | None = None
+
+
+class Invoice(Payload):
+    id: StripeId
+    amount_paid: StrictInt
+    total: StrictInt | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    customer: StripeId | None = None
+    customer_email: str | None = None
+    billing_reason: str | None = None
+    subscription: StripeId | None = None
+    """API versions before 2025-03-31; later ones say ``parent.subscription_details``."""
+    parent: InvoiceParent | None = None
+    payment_intent: StripeId | None = None
+    """API versions before 2025-03-31; later ones list ``payments`` (when expanded)."""
+    payments: InvoicePayments | None = None
+    lines: InvoiceLines | None = None
+    created: StrictInt
+    metadata: dict[str, str] | None = None
+
+    @property
+    def subscription_id(self) -> str | None:
+        details = self.parent.subscription_details if self.parent else None
+        return self.subscription or (details.subscription if details else None)
 
 
 class EventData(Payload):
@@ -84,4 +249,5 @@ class Event(Payload):
     data: EventData
 
 
-__all__ = ["Charge", "Customer", "Dispute", "Event", "PaymentIntent"]
+__all__ = ["Charge", "CheckoutLineItem", "CheckoutSession", "Customer", "Dispute", "Event", "Invoice", "InvoiceLine",
+           "PaymentIntent"]

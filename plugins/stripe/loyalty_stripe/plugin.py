@@ -1,8 +1,9 @@
 """The Stripe platform for loyalty-sdk: the adapter ``loyalty serve`` mounts at
-``POST /webhooks/stripe`` (the only Stripe shop, or the one named ``default``) and
-``POST /webhooks/stripe/{shop}``. Adapter methods only; the event types live in ``webhooks``.
+``POST /webhooks/stripe`` (the shop named ``default``) and ``POST /webhooks/stripe/{shop}``.
+Adapter methods only; the event types live in ``webhooks``, the commands in ``commands``.
 
-Configuration: ``LOYALTY_STRIPE_WEBHOOK_SECRET`` (the endpoint's signing secret, ``whsec_...``).
+Each shop's endpoint signs with its own secret (``loyalty stripe connect SHOP``), or the
+server's ``LOYALTY_STRIPE_WEBHOOK_SECRET`` (``whsec_...``); see ``credentials``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from loyalty_sdk.server.platforms import (
     SignatureRejected,
     WebhookRequest,
 )
-from loyalty_sdk.settings import get_settings
-from loyalty_stripe import payloads, webhooks
+from loyalty_sdk.server.sealing import SealBroken
+from loyalty_stripe import credentials, payloads, webhooks
+from loyalty_stripe.commands import stripe_commands
 from loyalty_stripe.rewards import loyalty_issue_reward  # noqa: F401 - a hook of this plugin
 
 log = logging.getLogger("loyalty_stripe")
@@ -33,30 +35,32 @@ TOLERANCE_SECONDS = 300
 DEFAULT_SHOP = "default"
 
 
-def _settings_secret() -> str | None:
-    secret = get_settings().stripe_webhook_secret
-    return None if secret is None else secret.get_secret_value()
-
-
 class StripeAdapter:
     name = webhooks.PLATFORM
     webhook_paths = ("/webhooks/stripe", "/webhooks/stripe/{shop}")
 
-    def __init__(self, webhook_secret: Callable[[], str | None] = _settings_secret) -> None:
+    commands = stripe_commands
+
+    def __init__(self, webhook_secret: Callable[[ShopRecord | None], str | None] = credentials.webhook_secret) -> None:
         self._webhook_secret = webhook_secret
 
     def verify(self, request: WebhookRequest, shops: ShopDirectory) -> Accepted | None:
-        """``stripe.Webhook.construct_event`` on the raw body (signature and a 300 s tolerance)."""
-        secret = self._webhook_secret()
+        """``stripe.Webhook.construct_event`` on the raw body (signature and a 300 s tolerance),
+        with the secret of the shop the path names."""
+        shop_id = request.path_params.get("shop") or DEFAULT_SHOP
+        shop = shops(shop_id)
+        try:
+            secret = self._webhook_secret(shop)
+        except SealBroken as error:
+            raise SignatureRejected(str(error)) from None
         if secret is None:
-            raise SignatureRejected("LOYALTY_STRIPE_WEBHOOK_SECRET is not set")
+            raise SignatureRejected(f"no signing secret for shop {shop_id!r}: set LOYALTY_STRIPE_WEBHOOK_SECRET"
+                                    " or run loyalty stripe connect")
         try:
             event = stripe.Webhook.construct_event(request.body, request.header("stripe-signature"), secret,
                                                    tolerance=TOLERANCE_SECONDS)
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise SignatureRejected(f"Stripe-Signature refused: {error}") from None
-        shop_id = request.path_params.get("shop") or DEFAULT_SHOP
-        shop = shops(shop_id)
         if shop is None:
             log.info("Stripe %s for unknown shop %r acknowledged and dropped", event.id, shop_id)
             return None

@@ -15,7 +15,6 @@ the error propagates and the SDK gives the points back with a compensating trans
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from typing import Any
@@ -26,8 +25,8 @@ from loyalty_sdk import hookimpl
 from loyalty_sdk.core.errors import RedemptionRefused
 from loyalty_sdk.core.models import Member, Redemption
 from loyalty_sdk.core.retry import backoff
-from loyalty_sdk.settings import get_settings
 from loyalty_stripe.amounts import exponent
+from loyalty_stripe.client import configured
 
 log = logging.getLogger("loyalty_stripe")
 ATTEMPTS = 3
@@ -38,15 +37,11 @@ class RewardNotIssued(Exception):
     """Stripe did not create the reward; the redemption is reversed."""
 
 
-def client() -> stripe.StripeClient:
-    """A client with LOYALTY_STRIPE_API_KEY; LOYALTY_STRIPE_API_BASE points it elsewhere (tests).
-    The SDK's own network retries are off: ours back off and keep the idempotency key."""
-    key = get_settings().stripe_api_key
-    if key is None:
-        raise RewardNotIssued("LOYALTY_STRIPE_API_KEY is not set")
-    base = os.environ.get("LOYALTY_STRIPE_API_BASE")
-    return stripe.StripeClient(key.get_secret_value(), max_network_retries=0,
-                               **({"base_addresses": {"api": base}} if base else {}))
+def client(shop: Any = None) -> stripe.StripeClient:
+    api = configured(shop)
+    if api is None:
+        raise RewardNotIssued("no Stripe API key: set LOYALTY_STRIPE_API_KEY or loyalty stripe connect SHOP")
+    return api
 
 
 def minor(amount: Any, currency: str) -> int:
@@ -97,10 +92,10 @@ def issue_balance_credit(api: stripe.StripeClient, redemption: Redemption, membe
     return f"credit:{credit.id}"
 
 
-def issue(redemption: Redemption, member: Member, reward_as: str, *, attempts: int = ATTEMPTS,
+def issue(redemption: Redemption, member: Member, reward_as: str, *, shop: Any = None, attempts: int = ATTEMPTS,
           pause: float = 0.5) -> str:
     make = issue_balance_credit if reward_as == "balance" else issue_promotion_code
-    api = client()
+    api = client(shop)
     why = ""
     for attempt in range(1, attempts + 1):
         try:
@@ -120,7 +115,7 @@ def loyalty_issue_reward(redemption: Redemption, member: Member, shop: Any) -> s
     reward_as = settings.get("reward_as")
     if reward_as is None and getattr(shop, "platform", None) != "stripe":
         return None
-    return issue(redemption, member, reward_as or "promotion_code")
+    return issue(redemption, member, reward_as or "promotion_code", shop=shop)
 
 
 __all__ = ["RewardNotIssued", "issue", "loyalty_issue_reward"]

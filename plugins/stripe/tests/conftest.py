@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from loyalty_stripe import rewards
+from stripe_api import FakeStripe
 from stripe_events import WEBHOOK_SECRET, signed
+from stripe_program import PROGRAM
 
 from loyalty_sdk.server.runtime import Runtime
 from loyalty_sdk.server.worker import Worker
 from loyalty_sdk.settings import Settings
-from loyalty_sdk.testing import serving
-
-PROGRAM = {
-    "earn": {"points_per_unit": 1, "rounding": "floor", "pending_days": 0, "rates": {"JPY": "0.01"}},
-    "rewards": [{"id": "5-off", "name": "$5 off", "kind": "fixed_amount", "points": 50, "value": "5.00"}],
-}
+from loyalty_sdk.testing import Clock, serving
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +25,20 @@ def webhook_secret(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def runtime(loyalty_database_url: str) -> Iterator[Runtime]:
-    with Runtime(Settings(database_url=loyalty_database_url), program=PROGRAM) as runtime:
+def program() -> dict[str, Any]:
+    """The program the server runs; a test module overrides it for its own rules."""
+    return PROGRAM
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The server's clock, from now (signatures are checked against the real time)."""
+    return Clock(datetime.now(UTC))
+
+
+@pytest.fixture
+def runtime(loyalty_database_url: str, program: dict[str, Any], clock: Clock) -> Iterator[Runtime]:
+    with Runtime(Settings(database_url=loyalty_database_url), program=program, clock=clock) as runtime:
         yield runtime
 
 
@@ -51,3 +62,14 @@ def send(client: Any) -> Callable[..., Any]:
 @pytest.fixture
 def process(runtime: Runtime) -> Callable[[], Any]:
     return lambda: Worker(runtime, name="test-worker").drain()
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
+    """The plugin pointed at a local stand-in of Stripe's API, with its key set."""
+    fake = FakeStripe()
+    monkeypatch.setenv("LOYALTY_STRIPE_API_KEY", "sk_test_loyalty")
+    monkeypatch.setenv("LOYALTY_STRIPE_API_BASE", fake.url)
+    monkeypatch.setattr(rewards.time, "sleep", lambda seconds: None)
+    yield fake
+    fake.close()

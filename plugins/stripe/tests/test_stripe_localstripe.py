@@ -51,12 +51,15 @@ def peers(tmp_path: Path):
     started.append(localstripe)
     program = tmp_path / "loyalty.toml"
     program.write_text("[earn]\npoints_per_unit = 1\npending_days = 0\n")
+    stripe_url, serve_url = f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{serve_port}"
+    # The server reads back from localstripe too: whether a checkout session or an invoice
+    # reports each payment (it has neither list, and answers so).
     env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{tmp_path}/shop.db", "LOYALTY_API_KEY": ADMIN_KEY,
-           "LOYALTY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "LOYALTY_PROGRAM": str(program)}
+           "LOYALTY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "LOYALTY_PROGRAM": str(program),
+           "LOYALTY_STRIPE_API_KEY": "sk_test_loyalty", "LOYALTY_STRIPE_API_BASE": stripe_url}
     serve = subprocess.Popen([LOYALTY, "serve", "--port", str(serve_port)], env=env, stdout=log,
                              stderr=subprocess.STDOUT)
     started.append(serve)
-    stripe_url, serve_url = f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{serve_port}"
     _wait(f"{stripe_url}/v1/balance", localstripe, "localstripe")
     _wait(f"{serve_url}/api/v1/health", serve, "loyalty serve")
     httpx.post(f"{stripe_url}/_config/webhooks/loyalty",

@@ -84,7 +84,8 @@ def test_a_new_customer_becomes_a_member(send, process, runtime):
 def test_a_forged_or_stale_event_is_401_and_leaves_nothing(client, runtime):
     document = stripe_event.event("payment_intent.succeeded", stripe_event.payment_intent())
     for body, headers in (stripe_event.signed(document, secret="whsec_someone_else"),
-                          stripe_event.signed(document, at=int(time.time()) - 301)):
+                          stripe_event.signed(document, at=int(time.time()) - 301),
+                          stripe_event.signed(document, at=int(time.time()) - 3 * 86400)):  # replayed days later
         answer = client.post("/webhooks/stripe", content=body, headers=headers)
         assert answer.status_code == 401 and answer.json()["error"] == "invalid_signature"
     body, headers = stripe_event.signed(document)
@@ -127,13 +128,17 @@ def test_refunds_take_back_only_what_each_cumulative_total_adds(send, process, r
     assert runtime.loyalty("default").doctor()["ok"]
 
 
-def test_refunds_in_a_zero_decimal_currency(send, process, runtime):
-    send(stripe_event.event("payment_intent.succeeded", stripe_event.payment_intent(amount=5000, currency="jpy"),
+@pytest.mark.parametrize(("amount", "currency", "refunded", "left"), [
+    (5000, "jpy", 2000, 30),     # zero decimals: 50 earned; 2,000 of 5,000 yen back takes 20
+    (40000, "kwd", 10000, 30),   # three decimals: 40.000 dinars earn 40; 10.000 back takes 10
+])
+def test_refunds_in_zero_and_three_decimal_currencies(send, process, runtime, amount, currency, refunded, left):
+    send(stripe_event.event("payment_intent.succeeded", stripe_event.payment_intent(amount=amount, currency=currency),
                             "evt_pay"))
-    charge = stripe_event.charge(amount=5000, currency="jpy")
-    send(stripe_event.event("charge.refunded", stripe_event.refunded(charge, 2000), "evt_r1"))
+    charge = stripe_event.charge(amount=amount, currency=currency)
+    send(stripe_event.event("charge.refunded", stripe_event.refunded(charge, refunded), "evt_r1"))
     process()
-    assert balance(runtime, "cus_1") == 30  # 50 earned; 2,000 of 5,000 yen back: 20 points
+    assert balance(runtime, "cus_1") == left
 
 
 def test_a_lost_dispute_after_points_were_spent_takes_the_rest(send, process, runtime):

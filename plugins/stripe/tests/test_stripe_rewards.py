@@ -5,48 +5,11 @@ back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qs
-
 import pytest
 from loyalty_stripe import rewards
 from sqlalchemy import update
 
 from loyalty_sdk.core.storage import shops
-from loyalty_sdk.testing import StandIn
-
-
-class FakeStripe:
-    """Answers /v1/coupons, /v1/promotion_codes and balance transactions; keeps each call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, list[str]], str | None]] = []
-        self.failures = 0
-        self.stand_in = StandIn(self._answer)
-        self.url = self.stand_in.url
-
-    def _answer(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        form = parse_qs(body.decode())
-        self.calls.append((path, form, headers.get("idempotency-key")))
-        if self.failures:
-            self.failures -= 1
-            return 500, {"error": {"type": "api_error", "message": "Stripe is having a bad day"}}
-        if path == "/v1/coupons":
-            return 200, {"id": "co_1", "object": "coupon", **{k: v[0] for k, v in form.items()}}
-        if path == "/v1/promotion_codes":
-            return 200, {"id": "promo_1", "object": "promotion_code", "code": form["code"][0]}
-        return 200, {"id": "cbtxn_1", "object": "customer_balance_transaction", "amount": int(form["amount"][0])}
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-    monkeypatch.setenv("LOYALTY_STRIPE_API_KEY", "sk_test_loyalty")
-    monkeypatch.setenv("LOYALTY_STRIPE_API_BASE", fake.url)
-    monkeypatch.setattr(rewards.time, "sleep", lambda seconds: None)
-    yield fake
-    fake.stand_in.close()
 
 
 @pytest.fixture

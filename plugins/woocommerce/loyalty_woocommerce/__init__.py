@@ -1,0 +1,1 @@
+"""WooCommerce for loyalty-sdk."""

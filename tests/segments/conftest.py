@@ -1,0 +1,8 @@
+import pytest
+
+from . import PROGRAM
+
+
+@pytest.fixture
+def program():
+    return PROGRAM
