@@ -508,6 +508,10 @@ _register_server_commands(app, shops_app)
 from loyalty_sdk.analytics.commands import register as _register_analytics_commands  # noqa: E402
 
 _register_analytics_commands(app)
+
+from loyalty_sdk.simulate.commands import register as _register_simulate_command  # noqa: E402
+
+_register_simulate_command(app)
 app.add_typer(segments_app, name="segments")
 
 __all__ = ["app", "parse_as_of", "parse_points"]

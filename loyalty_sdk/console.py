@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -55,6 +55,18 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(plain(data), indent=2))
+
+
+def show(data: Any, tables: Callable[[], Iterable[Any]], *, as_json: bool, wrote: Path | None = None) -> None:
+    """``data`` as JSON for scripts, or ``tables()`` for a person, then the file written (if any)."""
+    if as_json:
+        print_json(data)
+        return
+    out = stdout()
+    for table in tables():
+        out.print(table)
+    if wrote is not None:
+        out.print(f"wrote {wrote}")
 
 
 def when(moment: datetime | None) -> str:

@@ -15,7 +15,7 @@ from loyalty_sdk.analytics import charts
 from loyalty_sdk.analytics.period import period_between
 from loyalty_sdk.analytics.scope import scope_of
 from loyalty_sdk.analytics.summary import Report, report
-from loyalty_sdk.console import JsonFlag, print_json, stdout
+from loyalty_sdk.console import JsonFlag, show
 from loyalty_sdk.core.money import Money
 
 TERMINAL_MONTHS = 12
@@ -112,14 +112,7 @@ def report_command(
         figures = report(scope, period_between(start, end, scope.now, scope.zone))
     if html is not None:
         html.write_text(render_html(figures), encoding="utf-8")
-    if as_json:
-        print_json(figures.as_dict())
-        return
-    out = stdout()
-    for table in _tables(figures):
-        out.print(table)
-    if html is not None:
-        out.print(f"wrote {html}")
+    show(figures.as_dict(), lambda: _tables(figures), as_json=as_json, wrote=html)
 
 
 def register(app: typer.Typer) -> None:

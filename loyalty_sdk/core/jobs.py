@@ -311,16 +311,18 @@ def _record_run(books: Books, job: str, as_of: datetime) -> None:
             index_elements=["shop_id", "job"], set_=values, where=job_runs.c.last_as_of < ledger.utc(as_of)))
 
 
-def run_all(books: Books, as_of: datetime) -> JobReport:
+def run_all(books: Books, as_of: datetime, *, notify: bool = True) -> JobReport:
+    """Every job as of ``as_of``; without ``notify`` (a simulation) no reminders are queued and
+    no events reach the notification hooks."""
     released, released_points, touched = release_pending(books, as_of)
     expired, expired_points = expire(books, as_of)
-    reminders = remind(books, as_of)
+    reminders = remind(books, as_of) if notify else 0
     since = _last_run(books, "retier")
     lapsing = lapse_candidates(books, since, as_of) if since is not None and since <= as_of else None
     # The first run, or a run back in time, re-tiers everyone; later runs only who could change.
     changes = retier(books, as_of, None if lapsing is None else lapsing | touched)
     _record_run(books, "retier", as_of)
-    delivered = deliver_events(books, as_of)
+    delivered = deliver_events(books, as_of) if notify else 0
     return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered)
 
 

@@ -1,0 +1,255 @@
+"""Replay an order history through a program on a throwaway SQLite ledger and total the books.
+
+    history = read_history("orders.csv", "shopify")
+    result = simulate(load_program("loyalty.toml"), history, redemption_rate=Decimal("0.6"))
+
+The replay is the demo's (:class:`loyalty_sdk.demo.Replay`): events in time order, consecutive
+orders posted as one ``record_orders`` batch, the scheduled jobs run at every simulated midnight
+(UTC). Every customer becomes a member at their first order. Redemptions are not posted: the
+redemption rate is applied afterwards, per member, as described in docs/simulate.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from loyalty_sdk.core.errors import InvalidInput
+from loyalty_sdk.core.jobs import run_all
+from loyalty_sdk.core.ledger import utc
+from loyalty_sdk.core.models import Member, MemberRef, Order, TierStats
+from loyalty_sdk.core.money import Money
+from loyalty_sdk.core.program import Program
+from loyalty_sdk.core.report import liability, points_summary, tier_distribution
+from loyalty_sdk.core.storage import entries, tier_changes
+from loyalty_sdk.core.storage import members as members_table
+from loyalty_sdk.demo import RANKS, DemoClock, Event, Replay
+from loyalty_sdk.facade import Loyalty
+from loyalty_sdk.simulate.sources import GuestOrder, History
+
+SHOP = "simulation"
+TOP_CUSTOMERS = 10
+SHARE = Decimal("0.0001")
+
+Progress = Callable[[int, int], None]
+
+
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
+def plan(history: History, start: datetime | None = None, end: datetime | None = None) -> list[Event]:
+    """The history's events in ``[start, end)`` in replay order: each day's new members, its
+    orders, refunds and cancellations, and the jobs at every midnight after the first event up
+    to the end (``end``, or the midnight after the last event)."""
+    def inside(at: datetime) -> bool:
+        return _inside(at, start, end)
+
+    events: list[Event] = []
+
+    def add(at: datetime, kind: str, data: Any) -> None:
+        events.append(Event(at, RANKS[kind], len(events), kind, data))
+
+    kept = {order.order_id for order in history.orders if inside(order.placed_at)}
+    first_order: dict[MemberRef, datetime] = {}
+    for order in history.orders:
+        if order.order_id in kept:
+            add(order.placed_at, "order", order)
+            if order.member not in first_order or order.placed_at < first_order[order.member]:
+                first_order[order.member] = order.placed_at
+    for refund in history.refunds:
+        if refund.order_id in kept and inside(refund.refunded_at):
+            add(refund.refunded_at, "refund", refund)
+    for cancellation in history.cancellations:
+        if cancellation.order_id in kept and inside(cancellation.cancelled_at):
+            add(cancellation.cancelled_at, "cancel", cancellation)
+    if not events:
+        return []
+    joining: dict[datetime, list[tuple[MemberRef, datetime]]] = {}
+    for ref, at in first_order.items():
+        joining.setdefault(_midnight(at), []).append((ref, at))
+    for day, people in joining.items():
+        add(day, "enroll", people)
+    first, last = min(events).at, max(events).at
+    day, stop = _midnight(first) + timedelta(days=1), end or _midnight(last) + timedelta(days=1)
+    while day <= stop:
+        add(day, "jobs", None)
+        day += timedelta(days=1)
+    return sorted(events)
+
+
+class SimulationReplay(Replay):
+    """The demo's replay with members enrolled in bulk, a day at a time, and a tier count at
+    the start of each month."""
+
+    def __init__(self, loyalty: Loyalty, clock: DemoClock, progress: Progress | None, total: int) -> None:
+        super().__init__(loyalty, clock, random.Random(0), progress, total)
+        self.monthly: list[dict[str, Any]] = []
+        self.entry_tier = _entry_tier(loyalty)
+
+    def enroll(self, event: Event) -> None:
+        people: list[tuple[MemberRef, datetime]] = event.data
+        with self.loyalty.books.write() as conn:
+            conn.execute(insert(members_table), [
+                {"shop_id": self.loyalty.shop_id, "customer_id": ref.customer_id, "email": ref.email,
+                 "enrolled_at": utc(at), "available": 0, "pending": 0, "lifetime_points": 0,
+                 "tier": self.entry_tier, "tier_since": utc(at) if self.entry_tier else None,
+                 "last_activity_at": utc(at)}
+                for ref, at in people
+            ])
+        self.counts["enrolled"] += len(people)
+
+    def jobs(self, event: Event) -> None:
+        # A simulation must not reach anyone: no reminders, no notification hooks.
+        run_all(self.loyalty.books, event.at, notify=False)
+        self.counts["job_runs"] += 1
+        if event.at.day == 1:
+            with self.loyalty.books.read() as conn:
+                counts = tier_distribution(conn, self.loyalty.shop_id, self.loyalty.program)
+            self.monthly.append({"month": (event.at - timedelta(days=1)).strftime("%Y-%m"), "tiers": counts})
+
+
+def _entry_tier(loyalty: Loyalty) -> str | None:
+    """The tier a member with no history holds: the same for everyone, so resolved once."""
+    if not loyalty.program.tiers.levels:
+        return None
+    nobody = Member(0, loyalty.shop_id, "nobody", None, None, datetime(2000, 1, 1, tzinfo=UTC))
+    decision = loyalty.host.resolve_tier(nobody, TierStats(as_of=nobody.enrolled_at), loyalty.program)
+    return decision.tier if decision else None
+
+
+@contextmanager
+def replayed(program: Program, history: History, *, start: datetime | None = None, end: datetime | None = None,
+             progress: Progress | None = None, plugins: Sequence[object] = (),
+             entry_points: bool = True) -> Iterator[tuple[Loyalty, SimulationReplay, list[Event]]]:
+    """``history`` replayed through ``program`` on an in-memory ledger, open for reading until
+    the block ends: the Loyalty, the replay (its counts) and the events replayed."""
+    events = plan(history, start, end)
+    total = sum(1 for event in events if event.kind == "order")
+    with Loyalty("sqlite://", program, shop=SHOP, clock=DemoClock(), plugins=plugins, entry_points=entry_points,
+                 engine_options={"synchronous": "OFF"}) as loyalty:
+        replay = SimulationReplay(loyalty, loyalty.books.clock, progress, total)
+        replay.run(events)
+        yield loyalty, replay, events
+
+
+def simulate(program: Program, history: History, *, redemption_rate: Decimal = Decimal("0.6"),
+             start: datetime | None = None, end: datetime | None = None, progress: Progress | None = None,
+             plugins: Sequence[object] = (), entry_points: bool = True) -> dict[str, Any]:
+    """Replay ``history`` through ``program`` (see :func:`replayed`); the figures as JSON-ready data."""
+    if not isinstance(redemption_rate, Decimal) or not Decimal(0) <= redemption_rate <= Decimal(1):
+        raise InvalidInput(f"redemption rate must be a decimal between 0 and 1, got {redemption_rate!r}",
+                           field="redemption_rate", value=str(redemption_rate))
+    with replayed(program, history, start=start, end=end, progress=progress, plugins=plugins,
+                  entry_points=entry_points) as (loyalty, replay, events):
+        orders = [event.data for event in events if event.kind == "order"]
+        guests = [guest for guest in history.guests if _inside(guest.placed_at, start, end)]
+        return _figures(loyalty, replay, guests, events, orders, redemption_rate)
+
+
+def _inside(at: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or at >= start) and (end is None or at < end)
+
+
+def _figures(loyalty: Loyalty, replay: SimulationReplay, guests: Sequence[GuestOrder], events: Sequence[Event],
+             orders: Sequence[Order], rate: Decimal) -> dict[str, Any]:
+    program = loyalty.program
+    currency = program.program.currency
+    revenue = _revenue(guests, events, orders)
+    with loyalty.books.read() as conn:
+        points = points_summary(conn, loyalty.shop_id)
+        tiers = tier_distribution(conn, loyalty.shop_id, program)
+        people = _per_member(conn, loyalty.shop_id)
+        crossed = dict(conn.execute(
+            select(tier_changes.c.to_tier, func.count(tier_changes.c.member_id.distinct()))
+            .where(tier_changes.c.shop_id == loyalty.shop_id, tier_changes.c.to_tier != replay.entry_tier)
+            .group_by(tier_changes.c.to_tier)).all())
+    redeemed = expired = 0
+    for person in people:
+        person["redeemed"], person["expired"] = redeem(person["earned"], person["expired"], rate)
+        redeemed += person["redeemed"]
+        expired += person["expired"]
+    earned = points["issued"] - points["clawed_back"]
+    outstanding = earned + points["adjusted"] - redeemed - expired
+    home = Money.from_minor(revenue.get(currency, 0), currency)
+    top = sorted(people, key=lambda p: (-p["earned"], p["customer"]))[:TOP_CUSTOMERS]
+    return {
+        "program": program.program.name,
+        "version": program.version,
+        "members": len(people),
+        "orders": len(orders),
+        "refunds": replay.counts["refunds"],
+        "cancellations": replay.counts["cancellations"],
+        "revenue": _money(home),
+        "revenue_other_currencies": {code: str(Money.from_minor(minor, code).amount)
+                                     for code, minor in sorted(revenue.items()) if code != currency},
+        "points": {"issued": points["issued"], "clawed_back": points["clawed_back"], "redeemed": redeemed,
+                   "expired": expired, "outstanding": outstanding},
+        "liability": {**_money(liability(outstanding, program)), "share_of_revenue": None},
+        "discount_cost": {**_money(liability(redeemed, program)), "share_of_revenue": None},
+        "tiers": {"end": tiers, "monthly": replay.monthly,
+                  "crossed": {level.id: int(crossed.get(level.id, 0)) for level in program.tiers.levels
+                              if level.id != replay.entry_tier}},
+        "top_customers": [{"customer": p["customer"], "points": p["earned"],
+                           "value": _money(liability(p["earned"], program))} for p in top],
+    } | _shares(home, liability(outstanding, program), liability(redeemed, program))
+
+
+def redeem(earned: int, expired: int, rate: Decimal) -> tuple[int, int]:
+    """A member's (redeemed, expired) under ``rate``: they spend ``floor(rate * earned)`` of the
+    points they earned (less clawbacks), oldest first and before it lapses, so spending first
+    uses up points the ledger saw expire."""
+    spent = int((rate * max(earned, 0)).to_integral_value(rounding=ROUND_FLOOR))
+    return spent, max(0, expired - spent)
+
+
+def _per_member(conn: Any, shop_id: str) -> list[dict[str, Any]]:
+    e, m = entries.c, members_table.c
+    rows = conn.execute(
+        select(e.member_id, e.account, func.sum(e.amount))
+        .where(e.shop_id == shop_id, e.account.in_(("issued", "clawed_back", "expired")))
+        .group_by(e.member_id, e.account)).all()
+    totals: dict[int, Counter[str]] = {}
+    for member_id, account, amount in rows:
+        totals.setdefault(member_id, Counter())[account] = int(amount)
+    names = {row.id: row.customer_id or row.email for row in conn.execute(
+        select(m.id, m.customer_id, m.email).where(m.shop_id == shop_id))}
+    # Program-side accounts carry the opposite sign of the member side.
+    return [{"customer": names[member_id], "earned": -sums["issued"] - sums["clawed_back"],
+             "expired": sums["expired"]} for member_id, sums in sorted(totals.items())]
+
+
+def _revenue(guests: Sequence[GuestOrder], events: Sequence[Event], orders: Sequence[Order]) -> dict[str, int]:
+    """Merchandise sold less refunds, in minor units per currency (guest orders included)."""
+    revenue: Counter[str] = Counter()
+    for order in orders:
+        revenue[order.currency] += sum(order.line_nets.values())
+    for guest in guests:
+        revenue[guest.currency] += guest.net_minor
+    for event in events:
+        if event.kind == "refund" and event.data.amount is not None:
+            revenue[event.data.amount.currency] -= event.data.amount.minor
+    return dict(revenue)
+
+
+def _money(money: Money) -> dict[str, str]:
+    return {"amount": str(money.amount), "currency": money.currency}
+
+
+def _shares(revenue: Money, owed: Money, cost: Money) -> dict[str, Any]:
+    if revenue.amount <= 0:
+        return {}
+    return {
+        "liability": {**_money(owed), "share_of_revenue": str((owed.amount / revenue.amount).quantize(SHARE))},
+        "discount_cost": {**_money(cost), "share_of_revenue": str((cost.amount / revenue.amount).quantize(SHARE))},
+    }
+
+
+__all__ = ["SimulationReplay", "plan", "redeem", "replayed", "simulate"]
