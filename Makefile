@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 
 # The platform plugins are separate distributions, installed beside the SDK for their tests.
 PLUGINS := plugins/shopify plugins/stripe plugins/woocommerce
-PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]' -e plugins/woocommerce
+# examples/weekend-coffee is the example third-party plugin; it does nothing unless a program opts in.
+PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]' -e plugins/woocommerce -e examples/weekend-coffee
 
-$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) examples/weekend-coffee/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)

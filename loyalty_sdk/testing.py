@@ -10,6 +10,14 @@ Fixtures:
   ``loyalty`` fixture's engine and unregisters it after the test.
 - ``make_order``: ``make_order("1001", customer="c1", lines=[("mug", "12.50", 2)])`` builds an
   Order in the program's currency at the clock's time.
+- ``make_member``: ``make_member("c1", email="ada@example.com")`` enrolls a member on ``loyalty``.
+- ``make_refund``: ``make_refund(order, lines=[("mug", 1)])`` builds a Refund of some lines (by
+  default all of them) or of an ``amount``, at the clock's time.
+- ``make_activity``: ``make_activity("review", customer="c1", payload={"photos": 2})``.
+
+Assertions that fail with a table of expected and actual figures:
+:func:`assert_awards` (``assert_awards(result, {"earn.spend": 25})``: points per rule id) and
+:func:`assert_ledger` (``assert_ledger(loyalty, "c1", available=25, pending=0, tier="gold")``).
 
 For platform plugins, :func:`serving` runs a server runtime's app in-process,
 :func:`loyalty_serve` runs the real ``loyalty serve`` in a subprocess (:func:`wait_until` polls it),
@@ -33,7 +41,9 @@ from urllib.parse import quote
 
 import pytest
 
-from loyalty_sdk.core.models import LineItem, MemberRef, Order
+from loyalty_sdk.assertions import assert_awards, assert_ledger
+from loyalty_sdk.core.errors import InvalidInput
+from loyalty_sdk.core.models import Activity, LineItem, Member, MemberRef, Order, Refund, RefundLine
 from loyalty_sdk.core.money import Money
 
 
@@ -284,4 +294,47 @@ def make_order(loyalty: Any, loyalty_clock: Clock) -> Any:
     return build
 
 
-__all__ = ["Clock"]
+@pytest.fixture
+def make_member(loyalty: Any) -> Any:
+    def enroll(customer: str | None = "c1", *, email: str | None = None, name: str | None = None,
+               at: datetime | None = None) -> Member:
+        return loyalty.enroll(customer, email=email, name=name, at=at)
+
+    return enroll
+
+
+@pytest.fixture
+def make_refund(loyalty: Any, loyalty_clock: Clock) -> Any:
+    counter = iter(range(1, 1_000_000))
+
+    def build(order: Order | str, *, lines: Sequence[tuple[str, int]] | None = None, amount: str | None = None,
+              refund_id: str | None = None, at: datetime | None = None) -> Refund:
+        if lines is None and amount is None:
+            if not isinstance(order, Order):
+                raise InvalidInput(f"refund of order {order!r}: pass the Order, lines or an amount",
+                                   field="order", value=order)
+            lines = [(line.line_id, line.quantity) for line in order.lines]  # the whole order back
+        order_id = order.order_id if isinstance(order, Order) else order
+        currency = order.currency if isinstance(order, Order) else loyalty.program.program.currency
+        return Refund(
+            refund_id=refund_id or f"{order_id}-refund-{next(counter)}",
+            order_id=order_id,
+            refunded_at=at or loyalty_clock.now,
+            lines=[RefundLine(line_id=line_id, quantity=quantity) for line_id, quantity in lines or ()],
+            amount=Money(Decimal(amount), currency) if amount is not None else None,
+        )
+
+    return build
+
+
+@pytest.fixture
+def make_activity(loyalty_clock: Clock) -> Any:
+    def build(kind: str, *, customer: str = "c1", payload: dict[str, Any] | None = None,
+              activity_id: str | None = None, at: datetime | None = None) -> Activity:
+        return Activity(kind=kind, member=MemberRef.parse(customer), occurred_at=at or loyalty_clock.now,
+                        activity_id=activity_id, payload=payload or {})
+
+    return build
+
+
+__all__ = ["Clock", "assert_awards", "assert_ledger"]

@@ -105,3 +105,31 @@ def loyalty_at(database_url: str, program: Any, clock: Clock) -> Iterator[Callab
 def books(loyalty_at: Callable[..., Loyalty]) -> Loyalty:
     """The program's books on this test's database."""
     return loyalty_at()
+
+
+@pytest.fixture
+def install_plugin(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., str]]:
+    """``install_plugin(source, name=..., distribution=..., version=...)``: a module holding
+    ``source``, installed as a distribution registering it in the ``loyalty_sdk`` entry-point
+    group (a ``.dist-info`` on ``sys.path``, as pip would leave it); the entry point's name."""
+    import sys
+    import textwrap
+
+    modules: list[str] = []
+
+    def install(source: str, *, name: str = "acme_rules", distribution: str = "acme-rules",
+                version: str = "1.2.3") -> str:
+        root = tmp_path / f"site-{name}"
+        module = f"{name}_{len(modules)}_plugin"
+        info = root / f"{distribution.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (root / f"{module}.py").write_text(textwrap.dedent(source))
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text(f"[loyalty_sdk]\n{name} = {module}\n")
+        monkeypatch.syspath_prepend(str(root))
+        modules.append(module)
+        return name
+
+    yield install
+    for module in modules:
+        sys.modules.pop(module, None)

@@ -255,6 +255,31 @@ def test_plugins_table(env) -> None:
     assert result.exit_code == 0 and "loyalty_sdk.plugins.earning" in result.stdout
 
 
+def test_plugins_lists_an_installed_plugin_with_its_distribution(env, install_plugin) -> None:
+    install_plugin("""
+        from loyalty_sdk import hookimpl
+
+        @hookimpl
+        def loyalty_resolve_tier(member, stats, program):
+            return None
+    """)
+    listed = {plugin["name"]: plugin for plugin in as_json(invoke(["plugins", "--json"], env))["plugins"]}
+    assert listed["acme_rules"] == {"name": "acme_rules", "distribution": "acme-rules", "version": "1.2.3",
+                                    "hooks": ["loyalty_resolve_tier"]}
+    assert "acme-rules 1.2.3" in invoke(["plugins"], env).stdout
+
+
+def test_plugins_names_a_plugin_implementing_an_unknown_hook(env, install_plugin) -> None:
+    install_plugin("""
+        from loyalty_sdk import hookimpl
+
+        @hookimpl
+        def loyalty_tier(member, stats, program):
+            return None
+    """)
+    assert_clean_error(invoke(["plugins"], env), "plugin 'acme_rules'", "unknown hook 'loyalty_tier'")
+
+
 # -- configuration errors --------------------------------------------------------------------------
 
 

@@ -68,6 +68,9 @@ def loyalty_adjust_awards(
     """Bonus awards on top of the base awards: multipliers, campaigns, tier boosts.
 
     :param awards: the base awards every ``loyalty_order_awards`` implementation returned.
+    :param order: the order those awards are for.
+    :param member: the member as of the order, with its current ``tier``.
+    :param program: the validated program (its campaigns, tiers and caps).
     :returns: extra awards (negative points allowed, e.g. a cap) or None. Implementations are
         collected and added. A ``wrapper=True`` implementation receives (from ``yield``) the list
         of the other implementations' non-None results, one list of awards each, and returns
@@ -89,6 +92,8 @@ def loyalty_activity_awards(
     """Points for something other than an order: signup, birthday, review, social follow...
 
     :param activity: what the member did, with its ``kind`` and ``payload``.
+    :param member: the member who did it.
+    :param program: the validated program (its ``activities`` section).
     :param history: how often this member already earned for this kind (today, this year,
         lifetime, in the program's time zone), so limits stay pure.
     :returns: awards or None; collected and summed.
@@ -109,8 +114,12 @@ def loyalty_activity_awards(
 
 @hookspec
 def loyalty_rewards(member: Member, program: Program) -> Sequence[Reward] | None:
-    """The rewards this member may choose. Collected; a later reward with the same id as an
-    earlier one does not replace it (ids are unique across the catalog).
+    """The rewards this member may choose.
+
+    :param member: the member asking, with its ``tier`` and balances.
+    :param program: the validated program (its rewards catalog).
+    :returns: rewards or None. Collected; a later reward with the same id as an earlier one
+        does not replace it (ids are unique across the catalog).
 
     Example: a secret reward for gold members::
 
@@ -127,8 +136,11 @@ def loyalty_validate_redemption(
 ) -> None:
     """Veto a redemption by raising :class:`~loyalty_sdk.core.errors.RedemptionRefused`.
 
+    :param member: the member redeeming.
+    :param reward: the reward chosen.
     :param points: the points the member would spend (chosen amount for points_as_money).
     :param usage: how many times this member already redeemed this reward.
+    :param program: the validated program.
     :returns: nothing; every implementation is called, and any one may raise.
 
     Example: no redemptions on the first day of membership::
@@ -144,9 +156,14 @@ def loyalty_validate_redemption(
 def loyalty_issue_reward(redemption: Redemption, member: Member, shop: Any) -> str | None:
     """Create the discount code or credit on the store and return its code.
 
-    The first implementation that returns a value wins; platform plugins implement it, and a
-    built-in ``trylast`` default makes a random local code for custom stores. Called after the
-    redemption is posted, outside the ledger transaction.
+    Called after the redemption is posted, outside the ledger transaction.
+
+    :param redemption: the posted redemption: its reward, points and money value.
+    :param member: the member who redeemed.
+    :param shop: the shop (tenant) record, with its platform and settings.
+    :returns: the code, or None to let the next implementation answer. The first
+        implementation that returns a value wins; platform plugins implement it, and a
+        built-in ``trylast`` default makes a random local code for custom stores.
 
     Example::
 
@@ -165,8 +182,10 @@ def loyalty_issue_reward(redemption: Redemption, member: Member, shop: Any) -> s
 def loyalty_resolve_tier(member: Member, stats: TierStats, program: Program) -> TierDecision | None:
     """Which tier the member holds at ``stats.as_of``.
 
+    :param member: the member, with the ``tier`` it holds now.
     :param stats: the member's qualifying events (released points, spend, orders) that any
         tier window could need, and whether this evaluation follows a clawback.
+    :param program: the validated program (its tiers and their policy).
     :returns: a :class:`TierDecision`; the first non-None answer wins. The built-in rule is
         ``trylast`` so a plugin of yours decides first.
 
@@ -192,37 +211,101 @@ def loyalty_points_posted(event: dict[str, Any], program: Program) -> None:
 
     :param event: ``{"id", "shop_id", "member_id", "kind", "points", "transaction_id", ...}``;
         ``id`` is stable across redeliveries, so receivers can deduplicate.
+    :param program: the validated program.
+    :returns: nothing. Every implementation is called; one that raises has the event delivered
+        again later, so make receivers idempotent on ``event["id"]``.
+
+    Example: mirror every posting into a CRM::
+
+        @hookimpl
+        def loyalty_points_posted(event, program):
+            crm.upsert_points(event["id"], event["member_id"], event["points"])
     """
 
 
 @hookspec
 def loyalty_tier_changed(event: dict[str, Any], program: Program) -> None:
-    """A member's tier changed: ``{"id", "member_id", "from", "to", "reason", ...}``."""
+    """A member's tier changed.
+
+    :param event: ``{"id", "member_id", "from", "to", "reason", ...}``; ``from`` or ``to`` is
+        None when the member had or gets no tier.
+    :param program: the validated program.
+    :returns: nothing; every implementation is called, at least once per event.
+
+    Example: tag promoted members in a CRM::
+
+        @hookimpl
+        def loyalty_tier_changed(event, program):
+            crm.tag(event["member_id"], f"tier-{event['to']}")
+    """
 
 
 @hookspec
 def loyalty_reward_issued(event: dict[str, Any], program: Program) -> None:
-    """A reward was issued: ``{"id", "member_id", "reward_id", "code", "points", ...}``."""
+    """A reward was issued.
+
+    :param event: ``{"id", "member_id", "reward_id", "code", "points", ...}``.
+    :param program: the validated program.
+    :returns: nothing; every implementation is called, at least once per event.
+
+    Example: e-mail the code::
+
+        @hookimpl
+        def loyalty_reward_issued(event, program):
+            mailer.send_code(event["member_id"], event["code"])
+    """
 
 
 @hookspec
 def loyalty_points_expiring(event: dict[str, Any], program: Program) -> None:
-    """Points will expire soon: ``{"id", "member_id", "points", "expires_at", "days_left"}``."""
+    """Points will expire soon.
+
+    :param event: ``{"id", "member_id", "points", "expires_at", "days_left"}``.
+    :param program: the validated program.
+    :returns: nothing; every implementation is called, at least once per event.
+
+    Example: a push notification a week ahead::
+
+        @hookimpl
+        def loyalty_points_expiring(event, program):
+            if event["days_left"] <= 7:
+                push.send(event["member_id"], f"{event['points']} points expire soon")
+    """
 
 
 @hookspec
 def loyalty_member_message(event: dict[str, Any], program: Program) -> None:
     """A member message was rendered for the webhook channel (``loyalty webhooks add URL
-    --kind member_message`` sends it to e-mail and CRM tools such as Klaviyo or HubSpot):
-    ``{"id", "member_id", "message_id", "kind", "category", "to", "customer_id", "locale",
-    "subject", "text", "html", "data"}``. ``message_id`` is stable across retries."""
+    --kind member_message`` sends it to e-mail and CRM tools such as Klaviyo or HubSpot).
+
+    :param event: ``{"id", "member_id", "message_id", "kind", "category", "to", "customer_id",
+        "locale", "subject", "text", "html", "data"}``; ``message_id`` is stable across retries.
+    :param program: the validated program.
+    :returns: nothing; every implementation is called, at least once per message.
+
+    Example: hand the rendered message to an e-mail service::
+
+        @hookimpl
+        def loyalty_member_message(event, program):
+            esp.send(event["to"], event["subject"], event["html"], idempotency_key=event["message_id"])
+    """
 
 
 @hookspec
 def loyalty_member_redacted(event: dict[str, Any], program: Program) -> None:
-    """A member's personal data was erased (their ledger stays, anonymous):
-    ``{"id", "member_id", "customer_id", "reason"}``; ``customer_id`` is the platform id the
-    member had, so a CRM can erase its own copy."""
+    """A member's personal data was erased (their ledger stays, anonymous).
+
+    :param event: ``{"id", "member_id", "customer_id", "reason"}``; ``customer_id`` is the
+        platform id the member had, so a CRM can erase its own copy.
+    :param program: the validated program.
+    :returns: nothing; every implementation is called, at least once per event.
+
+    Example::
+
+        @hookimpl
+        def loyalty_member_redacted(event, program):
+            crm.forget(event["customer_id"])
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,13 +370,14 @@ def loyalty_channels() -> Sequence[Channel] | None:
 def loyalty_platforms() -> Sequence[Any] | None:
     """Platform adapters: how a store platform's webhooks enter the books.
 
-    Return objects satisfying :class:`loyalty_sdk.server.platforms.PlatformAdapter`: a
-    ``name`` (as in ``loyalty shops add NAME ...``), the ``webhook_paths`` the server routes to
-    it, ``verify(request, shops)`` (check the signature on the raw body; return the shop, the
-    topic and the delivery's dedup key, or raise ``SignatureRejected``), ``parse(delivery,
-    shop)`` (the core events a stored delivery stands for) and, optionally, a FastAPI
-    ``router`` with the platform's other routes (an OAuth install, say). Two plugins naming the
-    same platform is an error at start.
+    :returns: objects satisfying :class:`loyalty_sdk.server.platforms.PlatformAdapter`, or
+        None; collected. An adapter has a ``name`` (as in ``loyalty shops add NAME ...``), the
+        ``webhook_paths`` the server routes to it, ``verify(request, shops)`` (check the
+        signature on the raw body; return the shop, the topic and the delivery's dedup key, or
+        raise ``SignatureRejected``), ``parse(delivery, shop)`` (the core events a stored
+        delivery stands for) and, optionally, a FastAPI ``router`` with the platform's other
+        routes (an OAuth install, say). Two plugins naming the same platform is an error at
+        start.
 
     Example::
 

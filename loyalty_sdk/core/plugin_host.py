@@ -109,15 +109,19 @@ class PluginHost:
     # -- registration ---------------------------------------------------------------------------
 
     def register(self, plugin: object, name: str | None = None) -> str:
-        """Register a plugin (module or object); an unknown ``loyalty_*`` hook is an error."""
-        registered = self.pm.register(plugin, name=name)
+        """Register a plugin (module or object). An implementation of a hook that does not exist,
+        or with an argument its spec does not have, is a :class:`PluginError` naming the plugin."""
+        try:
+            registered = self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as error:  # an argument the spec lacks: checked on register
+            raise _invalid(name or getattr(plugin, "__name__", None) or type(plugin).__name__, error) from None
         if registered is None:
             return name or self.pm.get_name(plugin) or ""
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as error:
             self.pm.unregister(plugin)
-            raise PluginError(f"plugin {registered!r}: {error}", field="plugin", value=registered) from None
+            raise _invalid(registered, error) from None
         return registered
 
     def unregister(self, plugin: object) -> None:
@@ -206,6 +210,12 @@ class PluginHost:
     def notify(self, kind: str, event: dict[str, Any], program: Program) -> None:
         """Deliver one outbox event to the notification hook named by its kind."""
         getattr(self.pm.hook, f"loyalty_{kind}")(event=event, program=program)
+
+
+def _invalid(plugin: str, error: pluggy.PluginValidationError) -> PluginError:
+    # pluggy's message spans lines; one line reads better in a CLI error or a log.
+    detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return PluginError(f"plugin {plugin!r}: {detail}", field="plugin", value=plugin)
 
 
 def _own_version() -> str | None:

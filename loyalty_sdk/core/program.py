@@ -272,6 +272,9 @@ class Program(_Section):
     expiry: Expiry = Expiry()
     clawback: Clawback = Clawback()
     rewards: tuple[RewardRule, ...] = ()
+    plugins: dict[str, dict[str, Any]] = {}
+    """Third-party plugins' own settings, by plugin name (``[plugins.weekend_coffee]``): kept
+    for the plugin, which validates its section; a plugin without one should do nothing."""
 
     @model_validator(mode="after")
     def _unique(self) -> Program:
@@ -296,7 +299,10 @@ class Program(_Section):
     @cached_property
     def version(self) -> str:
         """Content hash of the validated program: what each ledger transaction records."""
-        body = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        dump = self.model_dump(mode="json")
+        if not self.plugins:  # programs written before the section existed keep their version
+            del dump["plugins"]
+        body = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 
     def activity(self, kind: str) -> ActivityRule | None:

@@ -57,6 +57,14 @@ def test_the_version_is_a_content_hash():
     assert len(one.version) == 12
 
 
+def test_plugin_sections_are_kept_for_their_plugins_and_change_the_version():
+    toml = '[plugins.weekend_coffee]\ncollection = "coffee"\nmultiplier = "2"\n'
+    program = program_from_toml(toml)
+    assert program.plugins == {"weekend_coffee": {"collection": "coffee", "multiplier": "2"}}
+    assert program.version != program_from_toml("").version
+    assert bad("[plugins]\nweekend_coffee = 3\n").field == "plugins.weekend_coffee"
+
+
 def bad(toml: str, tmp_path=None) -> ProgramError:
     with pytest.raises(ProgramError) as caught:
         program_from_toml(toml)
