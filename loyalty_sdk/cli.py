@@ -14,17 +14,17 @@ import re
 import time as wallclock
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from typer.core import TyperGroup
 
@@ -34,17 +34,15 @@ from loyalty_sdk.console import print_json as _print_json
 from loyalty_sdk.console import stderr as _stderr
 from loyalty_sdk.console import stdout as _stdout
 from loyalty_sdk.console import when as _when
-from loyalty_sdk.core import migrate, tenancy
+from loyalty_sdk.core import migrate
 from loyalty_sdk.core.errors import InvalidInput, LoyaltyError, ShopNotFound
-from loyalty_sdk.core.ledger import stored, utc
-from loyalty_sdk.core.money import currency_exponent
 from loyalty_sdk.core.plugin_host import PluginHost
-from loyalty_sdk.core.program import default_program_text, load_program
-from loyalty_sdk.core.storage import members as members_table
+from loyalty_sdk.core.program import default_program_text
 from loyalty_sdk.core.storage import open_engine, shops
 from loyalty_sdk.demo import DEMO_DAYS, DEMO_SHOP, DEMO_START, open_demo, run_demo
 from loyalty_sdk.facade import Loyalty
 from loyalty_sdk.settings import get_settings
+from loyalty_sdk.shops_commands import shops_app
 
 ERROR_EXIT = 2
 DOCTOR_FAILED_EXIT = 1
@@ -95,7 +93,6 @@ app = typer.Typer(cls=LoyaltyGroup, no_args_is_help=True, pretty_exceptions_show
                   help="Run a loyalty program: points, rewards, tiers, expiry.")
 members_app = typer.Typer(no_args_is_help=True, help="Look up members and adjust their points.")
 jobs_app = typer.Typer(no_args_is_help=True, help="The scheduled jobs: release pending, expire, remind, re-tier.")
-shops_app = typer.Typer(no_args_is_help=True, help="Shops (tenants) in this database.")
 db_app = typer.Typer(no_args_is_help=True, help="The ledger database schema.")
 app.add_typer(members_app, name="members")
 app.add_typer(jobs_app, name="jobs")
@@ -392,7 +389,7 @@ def plugins(as_json: JsonFlag = False) -> None:
     _stdout().print(table)
 
 
-# -- db and shops ------------------------------------------------------------------------------------
+# -- db ------------------------------------------------------------------------------------
 
 
 @db_app.command("upgrade")
@@ -408,96 +405,6 @@ def db_upgrade(as_json: JsonFlag = False) -> None:
         _print_json({"revision": revision, "database": settings.safe_database_url})
     else:
         _stdout().print(f"{settings.safe_database_url} is at revision [bold]{revision}[/bold]")
-
-
-PLATFORM_PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
-
-
-def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {name!r} (use an IANA name like Europe/Paris)", field="timezone",
-                           value=name) from None
-    return name
-
-
-@shops_app.command("add")
-def shops_add(
-    platform: Annotated[str, typer.Argument(help="shopify, woocommerce, stripe or custom.")],
-    shop_id: Annotated[str, typer.Argument(metavar="ID", help="Shop domain, store URL or a name.")],
-    currency: Annotated[str | None, typer.Option(help="ISO 4217 code; default: the program's.")] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone; default: the program's.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Register a shop (tenant) so orders and members can be recorded for it."""
-    if not PLATFORM_PATTERN.fullmatch(platform):
-        raise InvalidInput(f"PLATFORM must be a lower-case name like shopify, got {platform!r}", field="platform",
-                           value=platform)
-    if not shop_id.strip():
-        raise InvalidInput("ID must not be empty", field="id", value=shop_id)
-    program = load_program(get_settings().program).program
-    currency = (currency or program.currency).upper()
-    currency_exponent(currency)
-    record = {"id": shop_id.strip(), "platform": platform, "currency": currency,
-              "timezone": _check_timezone(timezone or program.timezone), "created_at": utc(datetime.now(UTC)),
-              "settings": {}}
-    with _database() as engine, engine.execution_options(loyalty_write=True).begin() as conn:
-        if conn.execute(select(shops.c.id).where(shops.c.id == record["id"])).first() is not None:
-            raise InvalidInput(f"shop {record['id']!r} already exists", field="id", value=record["id"])
-        conn.execute(insert(shops), record)
-    if as_json:
-        _print_json({key: value for key, value in record.items() if key != "settings"})
-    else:
-        _stdout().print(f"added {platform} shop {record['id']!r} ({currency}, {record['timezone']})")
-
-
-@shops_app.command("set")
-def shops_set(
-    shop_id: Annotated[str, typer.Argument(metavar="ID")],
-    key: Annotated[str, typer.Argument(help="A setting, e.g. earn_test_orders, exclude_sources, money.")],
-    value: Annotated[str | None, typer.Argument(help="JSON (true, [\"pos\"], \"presentment\") or plain text.")] = None,
-    unset: Annotated[bool, typer.Option("--unset", help="Remove the setting.")] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Change one of a shop's settings (platform plugins read them: test orders, channels...)."""
-    if (value is None) == (not unset):
-        raise InvalidInput("give a VALUE, or --unset", field="value", value=value)
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", key) or key == "access_token":
-        raise InvalidInput(f"KEY must be a lower-case setting name, got {key!r}", field="key", value=key)
-    try:
-        parsed = json.loads(value) if value is not None else None
-    except json.JSONDecodeError:
-        parsed = value  # plain text
-    with _database() as engine, engine.execution_options(loyalty_write=True).begin() as conn:
-        settings = tenancy.change_settings(conn, shop_id, {} if unset else {key: parsed}, [key] if unset else [])
-    shown = {k: v for k, v in settings.items() if k != "access_token"}  # a credential, even sealed
-    if as_json:
-        _print_json({"shop": shop_id, "settings": shown})
-    else:
-        _stdout().print(f"{shop_id}: {json.dumps(shown, sort_keys=True)}")
-
-
-@shops_app.command("list")
-def shops_list(as_json: JsonFlag = False) -> None:
-    """Every shop in this database with its platform, currency, time zone and member count."""
-    count = (select(members_table.c.shop_id, func.count().label("members")).group_by(members_table.c.shop_id)
-             .subquery())
-    query = (select(shops.c.id, shops.c.platform, shops.c.currency, shops.c.timezone, shops.c.created_at,
-                    func.coalesce(count.c.members, 0).label("members"))
-             .select_from(shops.outerjoin(count, count.c.shop_id == shops.c.id)).order_by(shops.c.id))
-    with _database() as engine, engine.connect() as conn:
-        rows = [{**row._mapping, "created_at": stored(row.created_at)} for row in conn.execute(query)]
-    if as_json:
-        _print_json({"shops": rows})
-        return
-    table = Table(title="Shops")
-    for column in ("id", "platform", "currency", "timezone", "members", "created"):
-        table.add_column(column, justify="right" if column == "members" else "left")
-    for row in rows:
-        table.add_row(row["id"], row["platform"], row["currency"], row["timezone"], f"{row['members']:,}",
-                      _when(row["created_at"]))
-    _stdout().print(table)
 
 
 from loyalty_sdk.segments.commands import segments_app  # noqa: E402

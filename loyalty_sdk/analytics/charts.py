@@ -16,6 +16,10 @@ PLOT_HEIGHT = 180
 LEFT = 140
 
 
+# Floats here are pixel geometry for the SVG, never points or money: the figures stay exact
+# (int, Decimal) and are printed from the values themselves, not from these coordinates.
+
+
 def bars(items: Sequence[tuple[str, int | Decimal]], width: int = WIDTH) -> dict[str, Any]:
     """Horizontal bars, one per ``(label, value)``, scaled to the largest value."""
     top = max((float(value) for _, value in items), default=0.0) or 1.0

@@ -76,6 +76,18 @@ def find_shop(shops_by_id: ShopDirectory, source: str | None) -> ShopRecord | No
     return None
 
 
+def whole_setting(shop: Any, key: str, default: int) -> int:
+    """A shop setting that counts whole units (days, minutes): a positive integer, as
+    ``loyalty shops set SHOP KEY 30`` stores it; anything else is refused by name."""
+    value = (getattr(shop, "settings", None) or {}).get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput(f"shop setting {key} must be a whole number above 0, got {value!r}", field=key,
+                           value=value)
+    return value
+
+
 def credentials(shop: Any) -> Credentials:
     """The keys of ``shop`` (a ShopRecord or a shops row): sealed in its settings, else the
     environment's when they are for this store."""
@@ -139,4 +151,5 @@ class _Shop:
     settings: Mapping[str, Any]
 
 
-__all__ = ["PLATFORM", "Credentials", "connect", "credentials", "find_shop", "save_settings", "store_url"]
+__all__ = ["PLATFORM", "Credentials", "connect", "credentials", "find_shop", "save_settings", "store_url",
+           "whole_setting"]

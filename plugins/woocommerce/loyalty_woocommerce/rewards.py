@@ -23,7 +23,7 @@ from loyalty_sdk.core.errors import RedemptionRefused
 from loyalty_sdk.core.models import Member, Redemption
 from loyalty_sdk.core.retry import backoff
 from loyalty_woocommerce import wc_api
-from loyalty_woocommerce.connection import PLATFORM, credentials
+from loyalty_woocommerce.connection import PLATFORM, credentials, whole_setting
 
 log = logging.getLogger("loyalty_woocommerce")
 ATTEMPTS = 3
@@ -40,7 +40,7 @@ def new_code() -> str:
 
 
 def coupon_body(redemption: Redemption, member: Member, code: str, now: datetime,
-                days: float = COUPON_DAYS) -> dict[str, Any]:
+                days: int = COUPON_DAYS) -> dict[str, Any]:
     """The ``POST /coupons`` body for ``redemption``."""
     reward = redemption.reward
     body: dict[str, Any] = {
@@ -79,7 +79,7 @@ def issue(shop: Any, redemption: Redemption, member: Member, *, attempts: int = 
     if not keys.has_rest:
         raise RewardNotIssued(f"no REST API keys for {shop.id}: loyalty woocommerce connect")
     api = wc_api.client(keys)
-    days = float((shop.settings or {}).get("coupon_days") or COUPON_DAYS)
+    days = whole_setting(shop, "coupon_days", COUPON_DAYS)
     why = ""
     for attempt in range(1, attempts + 1):
         code = new_code()

@@ -28,7 +28,7 @@ from loyalty_sdk.core.retry import backoff
 from loyalty_sdk.server import inbox
 from loyalty_sdk.server.platforms import Accepted, ShopRecord
 from loyalty_woocommerce import wc_api, webhooks
-from loyalty_woocommerce.connection import PLATFORM, credentials, save_settings
+from loyalty_woocommerce.connection import PLATFORM, credentials, save_settings, whole_setting
 
 log = logging.getLogger("loyalty_woocommerce")
 PER_PAGE = 50
@@ -129,7 +129,7 @@ def scheduled(runtime: Any, shop: ShopRecord, now: datetime) -> SyncReport | Non
     if not credentials(shop).has_rest:
         return None
     last = shop.settings.get("sync_last_run")
-    every = timedelta(minutes=float(shop.settings.get("sync_minutes") or SYNC_MINUTES))
+    every = timedelta(minutes=whole_setting(shop, "sync_minutes", SYNC_MINUTES))
     if last and now - datetime.fromisoformat(last) < every:
         return None
     try:

@@ -82,3 +82,17 @@ def test_percent_free_shipping_and_free_product_coupons_take_their_own_shapes():
     mug = Reward("mug", "A free mug", "free_product", 300, value=Decimal("12.00"), product_id="93")
     body = rewards.coupon_body(Redemption(3, 1, mug, 300, Money("12.00", "USD")), member, "loyal-c", now)
     assert (body["discount_type"], body["product_ids"], body["limit_usage_to_x_items"]) == ("fixed_product", [93], 1)
+
+
+@pytest.mark.parametrize("value", ["30", 1.5, 0, True])
+def test_a_count_setting_that_is_not_a_whole_number_is_refused_by_name(value):
+    from loyalty_woocommerce.connection import whole_setting
+
+    from loyalty_sdk.core.errors import InvalidInput
+    from loyalty_sdk.server.platforms import ShopRecord
+
+    shop = ShopRecord("https://shop.example/", "woocommerce", "USD", "UTC", {"coupon_days": value})
+    with pytest.raises(InvalidInput, match="coupon_days"):
+        whole_setting(shop, "coupon_days", 90)
+    assert whole_setting(ShopRecord("s", "woocommerce", "USD", "UTC", {"coupon_days": 30}), "coupon_days", 90) == 30
+    assert whole_setting(ShopRecord("s", "woocommerce", "USD", "UTC", {}), "coupon_days", 90) == 90
