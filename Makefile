@@ -9,9 +9,12 @@ STAMP := $(VENV)/.installed
 # The platform plugins are separate distributions, installed beside the SDK for their tests.
 PLUGINS := plugins/shopify plugins/stripe plugins/woocommerce
 # examples/weekend-coffee is the example third-party plugin; it does nothing unless a program opts in.
-PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]' -e plugins/woocommerce -e examples/weekend-coffee
+# examples/django-store and examples/flask-store embed the facade in a store; installed for their tests.
+PLUGIN_INSTALLS := -e plugins/shopify -e 'plugins/stripe[test]' -e plugins/woocommerce -e examples/weekend-coffee \
+	-e examples/django-store -e examples/flask-store
 
-$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) examples/weekend-coffee/pyproject.toml
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) examples/weekend-coffee/pyproject.toml \
+	examples/django-store/pyproject.toml examples/flask-store/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)

@@ -355,7 +355,9 @@ def jobs_run(
     _stdout().print(
         f"jobs as of {moment.isoformat()}: released {report.released} lots ({report.released_points:,} points), "
         f"expired {report.expired} lots ({report.expired_points:,} points), {report.reminders} reminders, "
-        f"{report.tier_changes} tier changes, {report.events_delivered} events delivered")
+        f"{report.tier_changes} tier changes, {report.events_delivered} events delivered"
+        + (f", {report.referrals_rewarded} referrals rewarded, {report.referrals_voided} voided"
+           if report.referrals_rewarded or report.referrals_voided else ""))
 
 
 @app.command()
@@ -420,5 +422,13 @@ from loyalty_sdk.simulate.commands import register as _register_simulate_command
 
 _register_simulate_command(app)
 app.add_typer(segments_app, name="segments")
+
+from loyalty_sdk.referral_commands import referrals_app  # noqa: E402
+
+app.add_typer(referrals_app, name="referrals")
+
+from loyalty_sdk.imports.commands import register as _register_import_commands  # noqa: E402
+
+_register_import_commands(app)
 
 __all__ = ["app", "parse_as_of", "parse_points"]

@@ -27,6 +27,7 @@ from loyalty_sdk.core import (
     non_members,
     orders,
     redemptions,
+    referrals,
     report,
     tenancy,
     tiering,
@@ -244,6 +245,27 @@ class Loyalty:
 
     def record_activity(self, activity: Activity) -> ledger.Posted | None:
         return activities.record_activity(self.books, activity)
+
+    # -- referrals (programs with a [referrals] section) -----------------------------------------
+
+    def referral_code(self, ref: Ref) -> referrals.ReferralCode:
+        """The member's code (made on first request, the same ever after) and link to share."""
+        return referrals.code_for(self.books, self.member(ref).id)
+
+    def refer(self, code: str, friend: MemberRef | str, *, at: datetime | None = None, name: str | None = None,
+              source: str = "api") -> referrals.ReferralView:
+        """Record that ``friend`` (a customer id, an email or a MemberRef) signed up with a
+        member's ``code``, enrolling them if needed. The answer's ``status`` is ``invited``, or
+        ``refused`` with its ``reason``; the friend's first qualifying order does the rest."""
+        if at is not None and at.tzinfo is None:
+            raise InvalidInput(f"at must be timezone-aware, got {at!r}", field="at", value=at)
+        return referrals.refer(self.books, code, MemberRef.parse(friend), at=at, name=name, source=source)
+
+    def referrals(self, ref: Ref | None = None, *, status: str | None = None,
+                  limit: int = 100) -> list[referrals.ReferralView]:
+        """Referrals newest first: all, or a member's (as referrer or as friend), by status."""
+        member_id = None if ref is None else self.member(ref).id
+        return referrals.listing(self.books, member_id=member_id, status=status, limit=limit)
 
     # -- spending --------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from loyalty_sdk.analytics.points import (
     points_flow,
 )
 from loyalty_sdk.analytics.purchases import BuyerGroup, Purchases, purchases
+from loyalty_sdk.analytics.referrals import ReferralFigures, referral_figures
 from loyalty_sdk.analytics.rules import RulePoints, RuleTotals, top_rules
 from loyalty_sdk.analytics.scope import Scope, scope_of
 from loyalty_sdk.analytics.summary import Report, Summary, report, summary
@@ -41,6 +42,7 @@ __all__ = [
     "Period",
     "PointsFlow",
     "Purchases",
+    "ReferralFigures",
     "Report",
     "RulePoints",
     "RuleTotals",
@@ -55,6 +57,7 @@ __all__ = [
     "member_figures",
     "points_flow",
     "purchases",
+    "referral_figures",
     "report",
     "scope_of",
     "summary",

@@ -19,6 +19,7 @@ from loyalty_sdk.analytics.points import (
     points_flow,
 )
 from loyalty_sdk.analytics.purchases import Purchases, purchases
+from loyalty_sdk.analytics.referrals import ReferralFigures, referral_figures
 from loyalty_sdk.analytics.rules import RuleTotals, top_rules
 from loyalty_sdk.analytics.scope import Scope, scope_of
 from loyalty_sdk.analytics.tiers import Tiers, tier_distribution
@@ -76,6 +77,7 @@ class Report(Figures):
     tiers: Tiers
     rules: RuleTotals
     campaigns: Campaigns
+    referrals: ReferralFigures
 
 
 def report(source: object, period: Period | None = None, rules: int | None = TOP_RULES) -> Report:
@@ -83,7 +85,8 @@ def report(source: object, period: Period | None = None, rules: int | None = TOP
     scope = scope_of(source)
     period = scope.period(period)
     return Report(summary(scope, period), cohorts(scope, period), liability_over_time(scope, period),
-                  tier_distribution(scope, period), top_rules(scope, period, rules), campaign_lift(scope, period))
+                  tier_distribution(scope, period), top_rules(scope, period, rules), campaign_lift(scope, period),
+                  referral_figures(scope, period))
 
 
 __all__ = ["TOP_RULES", "Report", "Summary", "lifetime_value", "report", "summary"]

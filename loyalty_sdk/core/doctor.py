@@ -76,10 +76,12 @@ def check(conn: Connection, shop_id: str, program: Program) -> dict[str, Any]:
         m.shop_id == shop_id, (m.available < -program.clawback.max_negative) | (m.pending < 0)))
 
     t = transactions.c
-    taken = (select(t.order_id, func.sum(t.points).label("taken")).where(
-        t.shop_id == shop_id, t.kind.in_(("clawback", "cancel"))).group_by(t.order_id).subquery())
+    # Through the earn each take-back refers to: a referral void names the friend's order but
+    # takes back the friend's referral bonus, not the order's points.
+    taken = (select(t.refers_to, func.sum(t.points).label("taken")).where(
+        t.shop_id == shop_id, t.kind.in_(("clawback", "cancel"))).group_by(t.refers_to).subquery())
     results["clawback_caps"] = _rows(conn, select(orders.c.order_id, orders.c.points, taken.c.taken)
-                                     .join(taken, taken.c.order_id == orders.c.order_id)
+                                     .join(taken, taken.c.refers_to == orders.c.transaction_id)
                                      .where(orders.c.shop_id == shop_id, -taken.c.taken > orders.c.points))
 
     checks = {name: {"ok": not rows, "problems": rows} for name, rows in results.items()}

@@ -147,8 +147,7 @@ class Engine:
         points = sum(a.points for a in awards)
         if points <= 0:
             return None
-        rule = self.program.activity(activity.kind)
-        pending = bool(rule and rule.pending and self.program.earn.pending_days)
+        pending = self.program.activity_pending(activity.kind)
         at = activity.occurred_at
         key, digest = self.activity_identity(activity, member)
         return Credit(

@@ -65,6 +65,13 @@ class OrderNotFound(LoyaltyError, LookupError):
     status = 404
 
 
+class ReferralCodeNotFound(LoyaltyError, LookupError):
+    """No member of the shop has this referral code."""
+
+    code = "referral_code_not_found"
+    status = 404
+
+
 class RewardNotFound(LoyaltyError, LookupError):
     code = "reward_not_found"
     status = 404
@@ -110,6 +117,7 @@ __all__ = [
     "PluginError",
     "ProgramError",
     "RedemptionRefused",
+    "ReferralCodeNotFound",
     "RewardNotFound",
     "ShopNotFound",
 ]

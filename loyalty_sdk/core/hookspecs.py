@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Member,
         Order,
         Redemption,
+        ReferralCheck,
         Reward,
         RewardUsage,
         TierDecision,
@@ -170,6 +171,38 @@ def loyalty_issue_reward(redemption: Redemption, member: Member, shop: Any) -> s
         @hookimpl
         def loyalty_issue_reward(redemption, member, shop):
             return my_store.create_coupon(redemption.reward.value)
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrals
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def loyalty_refuse_referral(check: ReferralCheck, program: Program) -> str | None:
+    """Refuse a referral, with a reason the books keep (fraud checks, your own policy).
+
+    Called when a friend signs up with a member's code (``check.stage == "referral"``) and when
+    the friend's first qualifying order arrives (``"order"``), only for programs with a
+    ``[referrals]`` section. A refused referral earns nobody anything; its reason shows in
+    ``loyalty referrals list`` and the API. The built-in referrals plugin refuses
+    self-referrals, the referrer's email, a friend who already bought, the referrer's payment
+    method or address, and referrers over ``max_rewards``.
+
+    :param check: the referral at this stage: code, referrer, friend, and at the order stage the
+        order and digests of both sides' payment methods and addresses.
+    :param program: the validated program (its ``referrals`` section is set).
+    :returns: a reason (``"same household"``) to refuse, or None to let it through. Every
+        implementation is called; the first reason returned is recorded.
+
+    Example: friends must have an email on a different domain than the referrer's::
+
+        @hookimpl
+        def loyalty_refuse_referral(check, program):
+            domains = {(m.email or "").partition("@")[2] for m in (check.referrer, check.referee)}
+            if check.stage == "referral" and len(domains) == 1 and "" not in domains:
+                return "friend's email is on the referrer's domain"
     """
 
 

@@ -16,7 +16,7 @@ from attrs import asdict, frozen
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
-from loyalty_sdk.core import ledger, members, tiering
+from loyalty_sdk.core import ledger, members, referrals, tiering
 from loyalty_sdk.core.books import Books
 from loyalty_sdk.core.engine import payload_hash
 from loyalty_sdk.core.retry import backoff
@@ -35,6 +35,8 @@ class JobReport:
     reminders: int = 0
     tier_changes: int = 0
     events_delivered: int = 0
+    referrals_rewarded: int = 0
+    referrals_voided: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -314,6 +316,9 @@ def _record_run(books: Books, job: str, as_of: datetime) -> None:
 def run_all(books: Books, as_of: datetime, *, notify: bool = True) -> JobReport:
     """Every job as of ``as_of``; without ``notify`` (a simulation) no reminders are queued and
     no events reach the notification hooks."""
+    # Referrals first: a friend's points from an order refunded in its window are taken back
+    # while still pending, before the release below would make them spendable.
+    settled = referrals.settle(books, as_of)
     released, released_points, touched = release_pending(books, as_of)
     expired, expired_points = expire(books, as_of)
     reminders = remind(books, as_of) if notify else 0
@@ -323,7 +328,8 @@ def run_all(books: Books, as_of: datetime, *, notify: bool = True) -> JobReport:
     changes = retier(books, as_of, None if lapsing is None else lapsing | touched)
     _record_run(books, "retier", as_of)
     delivered = deliver_events(books, as_of) if notify else 0
-    return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered)
+    return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered,
+                     referrals_rewarded=settled.rewarded, referrals_voided=settled.voided)
 
 
 __all__ = ["JobReport", "deliver_events", "expire", "release_pending", "remind", "retier", "run_all"]

@@ -131,6 +131,13 @@ class Order:
     in several shapes (Stripe: a payment intent, the checkout session or the invoice it paid).
     A second report with the same fingerprint is a replay, whatever its lines; unset, the
     order's own content decides (a different content under the same id is a conflict)."""
+    # Out of the repr, which fingerprints an order: they identify the payer, they decide no points.
+    payer_fingerprint: str | None = field(default=None, repr=False)
+    """The platform's fingerprint of the card or account that paid (Stripe's card fingerprint),
+    where it gives one: referrals refuse a friend who pays with the referrer's card."""
+    address: str | None = field(default=None, repr=False)
+    """The shipping (else billing) address as one line, where the platform gives one: referrals
+    refuse a friend whose order goes to the referrer's address."""
     _nets: dict[str, int] | None = field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -233,6 +240,32 @@ class Activity:
     occurred_at: datetime = field(validator=_aware("occurred_at"))
     activity_id: str | None = None
     payload: Mapping[str, Any] = field(factory=dict)
+
+
+@frozen
+class ReferralCheck:
+    """What a referral check sees: the referral at one of its stages, with who is involved.
+
+    ``stage`` is ``"referral"`` (the friend signs up with a code: no order yet) or ``"order"``
+    (the friend's first qualifying order arrived: ``order_id`` and ``order_value``, its
+    merchandise after discounts, before tax and shipping). ``referrer_traits`` and
+    ``referee_traits`` are digests of the payment methods and addresses seen on each one's
+    orders (never the values themselves); a digest in both means the same card or address.
+    ``rewarded`` counts the referrer's referrals rewarded, or qualified and on their way to it,
+    within the program's cap period; ``referee_orders`` the friend's orders before the
+    referral."""
+
+    stage: str
+    code: str
+    referrer: Member
+    referee: Member
+    referred_at: datetime
+    referee_orders: int = 0
+    order_id: str | None = None
+    order_value: Money | None = None
+    referrer_traits: frozenset[str] = frozenset()
+    referee_traits: frozenset[str] = frozenset()
+    rewarded: int = 0
 
 
 @frozen
@@ -349,6 +382,7 @@ __all__ = [
     "Order",
     "QualifyingEvent",
     "Redemption",
+    "ReferralCheck",
     "Refund",
     "RefundLine",
     "Reward",

@@ -87,6 +87,11 @@ def record_evaluated(books: Books, evaluated: Sequence[tuple[Member, Evaluation]
                    for member, evaluation in evaluated]
         with raw.transaction(statements=len(credits)):
             posted = credits_module.credit_many(raw, credits)
+    if books.program.referrals is not None:
+        # Replays too: a referral step a crash interrupted after the order committed is finished.
+        from loyalty_sdk.core import referrals  # referrals takes points back through this module
+
+        referrals.after_orders(books, [(member, evaluation.order) for member, evaluation in evaluated])
     qualifying = [c for c, p in zip(credits, posted, strict=True) if not p.replayed and not c.pending and c.points > 0]
     if qualifying and books.program.tiers.levels:
         # Points available at once count toward tiers at once: upgrade now.

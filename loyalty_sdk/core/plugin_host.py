@@ -33,6 +33,7 @@ from loyalty_sdk.core.models import (
     Member,
     Order,
     Redemption,
+    ReferralCheck,
     Reward,
     RewardUsage,
     TierDecision,
@@ -48,6 +49,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "loyalty_sdk.plugins.activities",
     "loyalty_sdk.plugins.tiers",
     "loyalty_sdk.plugins.rewards",
+    "loyalty_sdk.plugins.referrals",
 )
 log = logging.getLogger("loyalty_sdk.plugins")
 
@@ -206,6 +208,16 @@ class PluginHost:
         if decision is not None and not isinstance(decision, TierDecision):
             raise PluginError(f"loyalty_resolve_tier returned {type(decision).__name__}, expected TierDecision")
         return decision
+
+    def refuse_referral(self, check: ReferralCheck, program: Program) -> str | None:
+        """The first reason any implementation gives to refuse the referral, or None."""
+        for reason in self.pm.hook.loyalty_refuse_referral(check=check, program=program):
+            if reason:
+                if not isinstance(reason, str):
+                    raise PluginError(f"loyalty_refuse_referral returned {reason!r}, expected a reason string or None",
+                                      field="loyalty_refuse_referral", value=reason)
+                return reason
+        return None
 
     def notify(self, kind: str, event: dict[str, Any], program: Program) -> None:
         """Deliver one outbox event to the notification hook named by its kind."""

@@ -40,8 +40,11 @@ def _check_currency(code: str) -> str:
 
 class ProgramInfo(_Section):
     name: str = "Rewards"
+    """The program's name, shown to members and in reports."""
     currency: str = "USD"
+    """ISO 4217 code of the program's home currency: liability, points-as-money and spend tiers."""
     timezone: str = "UTC"
+    """IANA time zone of the program's clock: campaign windows, birthdays, daily limits and tier years."""
     point_value: NonNegDecimal = Decimal("0.01")
     """Currency per point, for liability and points-as-money rewards."""
     version: str | None = None
@@ -64,15 +67,23 @@ class ProgramInfo(_Section):
 
 class EarnRules(_Section):
     points_per_unit: NonNegDecimal = Decimal(1)
+    """Points per whole unit of the order's currency (1: a dollar earns a point)."""
     rates: dict[str, NonNegDecimal] = {}
+    """Per-currency overrides of ``points_per_unit``, by ISO 4217 code (``{ JPY = 0.01 }``)."""
     rounding: Rounding = "floor"
+    """How an order's points are rounded to a whole number, once per order."""
     pending_days: int = Field(default=14, ge=0)
+    """Days earned points stay pending (the return window) before they can be spent; 0: at once."""
     min_order: NonNegDecimal = Decimal(0)
     """Orders whose eligible amount is below this (in the order's currency) earn nothing."""
     exclude_product_ids: frozenset[str] = frozenset()
+    """Products whose lines earn nothing."""
     exclude_skus: frozenset[str] = frozenset()
+    """SKUs whose lines earn nothing."""
     exclude_collections: frozenset[str] = frozenset()
+    """Collections whose lines earn nothing (e.g. ``gift-cards``)."""
     max_points_per_order: int | None = Field(default=None, ge=0)
+    """Cap on the points one order earns, bonuses included; unset: no cap."""
     hold_disputed: bool = True
     """A payment disputed (a chargeback opened) keeps the points it earned pending until the
     dispute closes, when the platform reports disputes (Stripe does)."""
@@ -123,14 +134,23 @@ class Campaign(_Section):
     """
 
     id: str
+    """Unique id; awards record it as their rule (``campaign.<id>``)."""
     name: str | None = None
+    """What members read beside the bonus points."""
     multiplier: NonNegDecimal
+    """Points multiplier on the lines it covers (``"2"``: double points)."""
     starts: datetime | date | None = None
+    """When it starts: a local date, a local date-time, or an instant with an offset; unset: always."""
     ends: datetime | date | None = None
+    """When it ends: a date runs through that whole local day, a date-time stops just before it."""
     collections: frozenset[str] = frozenset()
+    """Only lines in these collections (none of the three filters: every line)."""
     skus: frozenset[str] = frozenset()
+    """Only lines with these SKUs."""
     product_ids: frozenset[str] = frozenset()
+    """Only lines of these products."""
     tiers: frozenset[str] = frozenset()
+    """Only members holding one of these tiers (ids from ``[[tiers.levels]]``); empty: everyone."""
     max_bonus_points: int | None = Field(default=None, ge=0)
     """Cap on this campaign's bonus points per order."""
 
@@ -153,35 +173,52 @@ class Stacking(_Section):
     ``highest`` (only the largest applies). ``max_multiplier`` caps the combined multiplier."""
 
     mode: Literal["multiply", "add", "highest"] = "highest"
+    """How several multipliers on one line combine."""
     max_multiplier: NonNegDecimal | None = None
+    """Cap on a line's combined multiplier; unset: no cap."""
     include_tier: bool = True
     """Whether the tier multiplier stacks with campaigns (else only campaigns stack)."""
 
 
 class ActivityRule(_Section):
     kind: str
+    """The activity's kind: ``signup``, ``birthday``, ``review``, ``social_follow`` or your own."""
     points: int = Field(ge=0)
+    """Points one activity of this kind earns."""
     per_day: int | None = Field(default=None, ge=0)
+    """At most this many earning activities of this kind per member per local day."""
     per_year: int | None = Field(default=None, ge=0)
+    """At most this many per member per calendar year (``1`` for a birthday)."""
     per_lifetime: int | None = Field(default=None, ge=0)
+    """At most this many per member, ever."""
     pending: bool = False
     """Activities earn available points unless this is set."""
 
 
 class TierLevel(_Section):
     id: str
+    """Unique id, referred to by campaigns and rewards."""
     name: str | None = None
+    """Display name; the id when unset."""
     threshold: NonNegDecimal = Decimal(0)
+    """The qualifying total (in ``tiers.metric``) that reaches this tier; the first level's is usually 0."""
     multiplier: NonNegDecimal = Decimal(1)
+    """Points multiplier for members of this tier (``"1.5"``: half as many again)."""
     perks: tuple[str, ...] = ()
+    """Perks listed to members (free shipping, early access...); text only."""
 
 
 class Tiers(_Section):
     metric: Literal["points", "spend", "orders"] = "points"
+    """What qualifies: released points, spend in the program's currency, or orders."""
     window: Literal["rolling", "calendar_year", "lifetime"] = "calendar_year"
+    """The period that counts: the calendar year, a rolling ``window_days``, or all time."""
     window_days: int = Field(default=365, gt=0)
+    """Length of the rolling window."""
     grace_days: int = Field(default=0, ge=0)
+    """Days a tier is kept after the period that earned it is over."""
     levels: tuple[TierLevel, ...] = ()
+    """The tiers, thresholds strictly increasing."""
 
     @field_validator("levels")
     @classmethod
@@ -212,8 +249,11 @@ class Expiry(_Section):
     expire after ``days`` without activity. ``none``: points never expire."""
 
     mode: Literal["none", "lot", "inactivity"] = "none"
+    """How points expire."""
     days: int = Field(default=365, gt=0)
+    """Days after earning (``lot``) or of inactivity (``inactivity``) until points expire."""
     reminder_days: tuple[int, ...] = (30, 7)
+    """Expiry reminders (``loyalty_points_expiring``) this many days before a lot expires."""
 
 
 class Clawback(_Section):
@@ -224,23 +264,80 @@ class Clawback(_Section):
     """
 
     spent_points: Literal["negative", "write_off"] = "negative"
+    """Policy for a refund of points the member already spent."""
     max_negative: int = Field(default=1000, ge=0)
+    """How far below zero a balance may go under ``negative``."""
+
+
+REFERRAL_KINDS = ("referral", "referral_welcome")
+"""The activity kinds referral rewards are posted as: the referrer's, and the friend's."""
+
+
+class Referrals(_Section):
+    """Rewards for bringing a friend (the built-in referrals plugin; the section turns it on).
+
+    A member shares their code or link; a friend who signs up with it and places a first
+    qualifying order earns ``referee_points`` on that order (pending for the return window like
+    the order's own points, when ``pending``). Once that order has passed the return window
+    without a refund or cancellation, the member who referred them earns ``referrer_points``.
+    Self-referrals, the referrer's own email, payment method or address, friends who already
+    bought, and referrers over their cap are refused with a recorded reason.
+    """
+
+    referrer_points: int = Field(default=0, ge=0)
+    """Points for the member whose friend's first qualifying order passed the return window."""
+    referee_points: int = Field(default=0, ge=0)
+    """Points for the friend, on their first qualifying order."""
+    pending: bool = True
+    """The friend's points wait for the order's return window (``earn.pending_days``), and are
+    taken back if that order is refunded or cancelled within it."""
+    min_order: NonNegDecimal = Decimal(0)
+    """Least merchandise value (after discounts, before tax and shipping) of a qualifying order,
+    in the program's currency. An order in another currency qualifies only when this is 0."""
+    window_days: int | None = Field(default=None, gt=0)
+    """Days after the referral within which the friend's qualifying order must be placed
+    (unset: no limit)."""
+    max_rewards: int | None = Field(default=None, gt=0)
+    """Referrals one member can be rewarded for (unset: no cap); see ``cap_days``."""
+    cap_days: int | None = Field(default=None, gt=0)
+    """The period ``max_rewards`` counts over, in days back from each reward (unset: lifetime)."""
+    link: str | None = None
+    """The shareable link, with ``{code}`` where the member's code goes
+    (``"https://shop.example/?ref={code}"``); unset, members get only a code."""
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, link: str | None) -> str | None:
+        if link is not None and "{code}" not in link:
+            raise ValueError(f"link must contain {{code}}, got {link!r}")
+        return link
 
 
 class RewardRule(_Section):
     id: str
+    """Unique id, named when redeeming."""
     name: str
+    """What members read in the catalog."""
     kind: Literal["fixed_amount", "percent_off", "free_shipping", "free_product", "points_as_money"]
+    """What the reward is; platforms turn it into a code, a coupon or a credit."""
     points: int = Field(default=0, ge=0)
+    """Its price in points (every kind but ``points_as_money``)."""
     value: NonNegDecimal | None = None
     """Amount off (fixed_amount), percent (percent_off) or the product's price (free_product)."""
     min_points: int | None = Field(default=None, gt=0)
+    """``points_as_money``: the fewest points a member may spend at once."""
     max_points: int | None = Field(default=None, gt=0)
+    """``points_as_money``: the most points a member may spend at once."""
     step: int = Field(default=1, gt=0)
+    """``points_as_money``: points are spent in multiples of this."""
     tiers: frozenset[str] = frozenset()
+    """Only members holding one of these tiers may redeem it; empty: everyone."""
     limit_per_member: int | None = Field(default=None, gt=0)
+    """How many times one member may redeem it; unset: no limit."""
     product_id: str | None = None
+    """``free_product``: the product given."""
     min_order: NonNegDecimal | None = None
+    """A minimum order amount listed with the reward (``GET /api/v1/rewards``)."""
 
     @model_validator(mode="after")
     def _shape(self) -> RewardRule:
@@ -272,6 +369,8 @@ class Program(_Section):
     expiry: Expiry = Expiry()
     clawback: Clawback = Clawback()
     rewards: tuple[RewardRule, ...] = ()
+    referrals: Referrals | None = None
+    """Referral rewards; without this section nobody earns for referrals."""
     plugins: dict[str, dict[str, Any]] = {}
     """Third-party plugins' own settings, by plugin name (``[plugins.weekend_coffee]``): kept
     for the plugin, which validates its section; a plugin without one should do nothing."""
@@ -285,6 +384,8 @@ class Program(_Section):
         kinds = [a.kind for a in self.activities]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"activity kinds must be unique, got {kinds}")
+        if self.referrals is not None and set(kinds) & set(REFERRAL_KINDS):
+            raise ValueError(f"referral points are set in [referrals], not as [[activities]] kinds {kinds}")
         known = {level.id for level in self.tiers.levels}
         for item in (*self.campaigns, *self.rewards):
             unknown = set(item.tiers) - known
@@ -300,8 +401,10 @@ class Program(_Section):
     def version(self) -> str:
         """Content hash of the validated program: what each ledger transaction records."""
         dump = self.model_dump(mode="json")
-        if not self.plugins:  # programs written before the section existed keep their version
-            del dump["plugins"]
+        # Programs written before these sections existed keep their version.
+        for section in ("plugins", "referrals"):
+            if not dump[section]:
+                del dump[section]
         body = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 
@@ -310,6 +413,15 @@ class Program(_Section):
             if rule.kind == kind:
                 return rule
         return None
+
+    def activity_pending(self, kind: str) -> bool:
+        """Whether an activity of ``kind`` earns pending points (for the return window)."""
+        if not self.earn.pending_days:
+            return False
+        if kind == "referral_welcome" and self.referrals is not None:
+            return self.referrals.pending
+        rule = self.activity(kind)
+        return bool(rule and rule.pending)
 
     def reward(self, reward_id: str) -> RewardRule | None:
         for rule in self.rewards:
@@ -376,6 +488,8 @@ __all__ = [
     "Expiry",
     "Program",
     "ProgramInfo",
+    "REFERRAL_KINDS",
+    "Referrals",
     "RewardRule",
     "Stacking",
     "TierLevel",

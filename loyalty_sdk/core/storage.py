@@ -417,6 +417,65 @@ admin_sessions = Table(
     Index(None, "expires_at"),
 )
 
+# Referrals (the built-in referrals plugin): each member's code, each friend who signed up with
+# one and what became of it, and digests of the payment methods and addresses seen on orders
+# (never the values), so a friend paying with the referrer's card is recognised.
+referral_codes = Table(
+    "referral_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    UniqueConstraint("shop_id", "code"),
+    UniqueConstraint("shop_id", "member_id"),
+)
+
+REFERRAL_OPEN = literal_column("status") != literal_column("'refused'")
+REFERRAL_QUALIFIED = literal_column("status") == literal_column("'qualified'")
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("referrer_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("referee_id", Id, ForeignKey("members.id"), nullable=False),
+    # invited -> qualified (first qualifying order) -> rewarded | void; or refused at any step.
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("source", String(64), nullable=False),
+    Column("referred_at", Stamp, nullable=False),
+    Column("order_id", String(255)),
+    Column("qualified_at", Stamp),
+    Column("due_at", Stamp),  # when the qualifying order's return window ends
+    Column("settled_at", Stamp),
+    Column("revenue_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("referee_points", BigInteger, nullable=False, default=0),
+    Column("referrer_points", BigInteger, nullable=False, default=0),
+    Index(None, "shop_id", "referrer_id"),
+)
+# A friend is referred once: refused attempts may pile up, but one referral stands.
+Index("uq_referrals_open_referee", referrals.c.shop_id, referrals.c.referee_id, unique=True,
+      sqlite_where=REFERRAL_OPEN, postgresql_where=REFERRAL_OPEN)
+# The settle job's queue.
+Index("ix_referrals_due", referrals.c.shop_id, referrals.c.due_at, sqlite_where=REFERRAL_QUALIFIED,
+      postgresql_where=REFERRAL_QUALIFIED)
+
+payer_traits = Table(
+    "payer_traits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", String(255), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("order_id", String(255), nullable=False),
+    Column("digest", String(64), nullable=False),
+    UniqueConstraint("shop_id", "order_id", "digest"),
+    Index(None, "shop_id", "member_id"),
+)
+
 admin_audit = Table(
     "admin_audit",
     metadata,
@@ -496,7 +555,10 @@ __all__ = [
     "open_engine",
     "orders",
     "outbox",
+    "payer_traits",
     "redemptions",
+    "referral_codes",
+    "referrals",
     "shops",
     "tier_changes",
     "transactions",

@@ -71,6 +71,12 @@ def campaigns(asked: Asked) -> dict[str, Any]:
     return analytics.campaign_lift(asked.scope, asked.period).as_dict()
 
 
+@router.get("/referrals")
+def referrals(asked: Asked) -> dict[str, Any]:
+    """Friends referred in the period: codes used, conversion, rewards, refusals, cost, revenue."""
+    return analytics.referral_figures(asked.scope, asked.period).as_dict()
+
+
 @router.get("/report")
 def report(asked: Asked) -> dict[str, Any]:
     """Everything above in one answer (what ``loyalty report --json`` prints)."""

@@ -6,7 +6,7 @@ A webhook is answered as soon as it is verified and committed to the inbox (many
 share one commit: :mod:`loyalty_sdk.server.ingest`); processing happens in workers, so a slow or failing rule never delays the answer platforms wait for
 (Shopify gives up after 5 s). On SQLite the app runs a worker and the scheduled jobs in
 background threads, so one command gives a complete server; on PostgreSQL it does so too
-unless ``embedded=False`` (``loyalty serve --no-worker``), for deployments that scale
+unless ``embedded=False`` (``loyalty serve --no-embedded-worker``), for deployments that scale
 workers (``loyalty worker``) apart from the web processes.
 """
 
@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from starlette.routing import Route
 
 from loyalty_sdk import admin
-from loyalty_sdk.server import analytics_api, api, problems, segments_api
+from loyalty_sdk.server import analytics_api, api, problems, referrals_api, segments_api
 from loyalty_sdk.server.ingest import InboxUnavailable, InboxWriter
 from loyalty_sdk.server.outbound import Sender
 from loyalty_sdk.server.platforms import PlatformAdapter, SignatureRejected, WebhookRequest
@@ -82,6 +82,7 @@ def create_app(runtime: Runtime, *, embedded: bool = True, worker_options: Worke
     app.include_router(analytics_api.router)
     app.include_router(admin.router)
     app.include_router(segments_api.router)
+    app.include_router(referrals_api.router)
     app.add_middleware(problems.BodyLimit, limit=body_limit)
     return app
 

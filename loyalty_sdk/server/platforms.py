@@ -188,8 +188,18 @@ class PlatformAdapter(Protocol):
     # for a token of the platform that is not genuine, None when the platform is not set up).
 
 
+def address_line(street: str | None, *rest: str | None) -> str | None:
+    """An address as the one line ``Order.address`` holds (``"1 Main St, Springfield, 12345,
+    US"``), or None without a street: a city or a postcode alone is shared by too many people
+    to tell a household."""
+    if not street or not street.strip():
+        return None
+    return ", ".join(part.strip() for part in (street, *rest) if part and part.strip())
+
+
 __all__ = [
     "Accepted",
+    "address_line",
     "CodesUsed",
     "CoreEvent",
     "Customer",

@@ -138,6 +138,12 @@ class OrderIn(Edge):
     order_discount: Amount | None = None
     shipping: Amount | None = None
     taxes_included: StrictBool = False
+    payer_fingerprint: Identifier | None = None
+    """The payment provider's fingerprint of the card or account that paid, if you have it:
+    referrals refuse a friend paying with the referrer's card. Only a digest is kept."""
+    address: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    """The shipping (else billing) address as one line: referrals refuse a friend whose order
+    goes to the referrer's address. Only a digest is kept."""
 
     @model_validator(mode="after")
     def _bounded(self) -> OrderIn:
@@ -158,7 +164,8 @@ class OrderIn(Edge):
                       money(line.tax), line.product_id, line.sku, line.title, frozenset(line.collections),
                       line.gift_card) for line in self.lines],
             order_discount=money(self.order_discount), shipping=money(self.shipping),
-            taxes_included=self.taxes_included, source=source,
+            taxes_included=self.taxes_included, source=source, payer_fingerprint=self.payer_fingerprint,
+            address=self.address,
         )
 
 

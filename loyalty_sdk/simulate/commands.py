@@ -16,6 +16,7 @@ from loyalty_sdk.analytics.commands import percent
 from loyalty_sdk.console import JsonFlag, show, stderr
 from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.program import load_program
+from loyalty_sdk.simulate.charts import render_charts
 from loyalty_sdk.simulate.replay import simulate
 from loyalty_sdk.simulate.sources import FORMATS, History, read_history
 
@@ -85,7 +86,10 @@ def render_html(data: dict[str, Any]) -> str:
     page = Console(record=True, file=io.StringIO(), width=160)
     for table in _tables(data):
         page.print(table)
-    return page.export_html(inline_styles=True)
+    tables = page.export_html(inline_styles=True)
+    # The charts go after the tables, inside the page Rich wrote.
+    head, tail = tables.rsplit("</body>", 1)
+    return f"{head}{render_charts(data)}\n</body>{tail}"
 
 
 def _input(history: History, format: str) -> dict[str, Any]:

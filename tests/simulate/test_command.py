@@ -67,6 +67,10 @@ def test_tables_side_by_side_and_html(program_file, generic_csv, small_history, 
         assert needle in html
     assert f"wrote {page}" in result.stdout
     assert "<script" not in html and "src=" not in html and "<link" not in html
+    # Charts: each program's points side by side, their costs, and members per tier by month.
+    assert html.count('aria-label="points issued, redeemed, expired and outstanding under') == 2
+    assert 'aria-label="liability and discount cost per program"' in html
+    assert 'aria-label="members per tier at the end under Plain' in html and "Generous (" in html
 
 
 def test_strict_fails_with_the_line(program_file, generic_csv, small_history, env) -> None:
@@ -83,3 +87,18 @@ def test_bad_rate_is_a_clean_error(program_file, generic_csv, small_history, env
                                  str(generic_csv(small_history)), "--redemption-rate", "most"], env=env)
     assert result.exit_code == 2
     assert "--redemption-rate must be a decimal" in result.stderr
+
+
+def test_members_per_tier_are_drawn_month_by_month() -> None:
+    from loyalty_sdk.simulate.charts import render_charts
+
+    months = [{"month": f"2026-0{n}", "tiers": {"member": 10 - n, "vip": n}} for n in (1, 2, 3)]
+    result = {"program": "Plain", "file": "plain.toml", "revenue": {"amount": "10.00", "currency": "USD"},
+              "points": {"issued": 900, "redeemed": 500, "expired": 100, "outstanding": 300},
+              "liability": {"amount": "3.00", "currency": "USD"}, "discount_cost": {"amount": "5.00", "currency": "USD"},
+              "tiers": {"end": {"member": 7, "vip": 3}, "monthly": months}}
+    html = render_charts({"programs": [result]})
+    # One line per tier, each through its three months, labelled with the counts.
+    assert html.count("<polyline") == 2
+    assert html.count("<title>2026-03: 3</title>") == 1 and "<title>2026-01: 9</title>" in html
+    assert 'aria-label="liability and discount cost per program"' in html and ">5.00<" in html

@@ -84,7 +84,7 @@ def test_missing_columns_and_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="missing column.*kind"):
         read_history(path)
     with pytest.raises(InvalidInput, match="unknown order file format"):
-        read_history(path, "woocommerce")
+        read_history(path, "magento")
 
 
 # Shopify's export: one row per line item; order-level fields only on an order's first row.

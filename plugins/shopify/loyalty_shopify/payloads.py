@@ -76,6 +76,14 @@ class Customer(Payload):
         return " ".join(part for part in (self.first_name, self.last_name) if part) or None
 
 
+class Address(Payload):
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+
+
 class DiscountCode(Payload):
     code: str
 
@@ -97,6 +105,8 @@ class Order(Payload):
     cancelled_at: datetime | None = None
     line_items: list[LineItem]
     discount_codes: list[DiscountCode] = []
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
 
 
 class RefundLineItem(Payload):

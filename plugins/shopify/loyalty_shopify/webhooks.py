@@ -26,6 +26,7 @@ from loyalty_sdk.server.platforms import (
     ShopErased,
     ShopRecord,
     ShopUninstalled,
+    address_line,
 )
 from loyalty_shopify import payloads
 
@@ -72,8 +73,14 @@ def to_order(order: payloads.Order, presentment: bool = False) -> Order | None:
             tax=Money(tax, currency) if tax else None,
             product_id=line.product_id, sku=line.sku or None, title=line.title, gift_card=line.gift_card,
         ))
+    # Where the goods went (else who paid): referrals refuse a friend at the referrer's address.
+    place = order.shipping_address or order.billing_address
+    address = address_line(place.address1, place.address2, place.city, place.zip, place.country_code) if place else None
     return Order(order.id, member, order.processed_at or order.created_at, currency, lines,
-                 taxes_included=order.taxes_included, source=PLATFORM)
+                 taxes_included=order.taxes_included, source=PLATFORM, address=address,
+                 # Shopify's order id names the order: a later report of it (an import from the
+                 # orders export, a redelivery after an edit) is a replay, whatever its lines say.
+                 fingerprint=f"shopify-order-{order.id}")
 
 
 def handle_orders_paid(document: Any, shop: ShopRecord, delivery: Delivery) -> list[CoreEvent]:

@@ -23,8 +23,26 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Address(Payload):
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
 class BillingDetails(Payload):
     email: str | None = None
+    address: Address | None = None
+
+
+class Card(Payload):
+    fingerprint: str | None = None
+    """Stripe's fingerprint of the card number: the same card gives the same one."""
+
+
+class PaymentMethodDetails(Payload):
+    card: Card | None = None
 
 
 class PaymentIntent(Payload):
@@ -51,6 +69,7 @@ class Charge(Payload):
     payment_intent: StripeId | None = None
     receipt_email: str | None = None
     billing_details: BillingDetails | None = None
+    payment_method_details: PaymentMethodDetails | None = None
     created: StrictInt
     metadata: dict[str, str] = {}
     paid: bool = True

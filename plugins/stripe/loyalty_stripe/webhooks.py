@@ -37,6 +37,7 @@ from loyalty_sdk.server.platforms import (
     DisputeClosed,
     OrderDisputed,
     ShopRecord,
+    address_line,
 )
 from loyalty_stripe import lookups, payloads
 from loyalty_stripe.amounts import to_money
@@ -58,12 +59,13 @@ def paid_for(payment_id: str, amount: int, currency: str) -> str:
     return payload_hash("stripe-payment", payment_id, amount, currency.upper())
 
 
-def payment(order_id: str, member: MemberRef, amount: int, currency: str, created: int) -> Order:
+def payment(order_id: str, member: MemberRef, amount: int, currency: str, created: int, *,
+            payer: str | None = None, address: str | None = None) -> Order:
     """A payment as an order of one line: what was paid is what earns."""
     money = to_money(amount, currency)
     return Order(order_id, member, datetime.fromtimestamp(created, UTC), money.currency,
                  [LineItem(f"{order_id}:payment", 1, money, title="payment")], source=PLATFORM,
-                 fingerprint=paid_for(order_id, amount, currency))
+                 fingerprint=paid_for(order_id, amount, currency), payer_fingerprint=payer, address=address)
 
 
 def handle_payment_intent_succeeded(document: Any, shop: ShopRecord, delivery: Delivery) -> list[CoreEvent]:
@@ -87,7 +89,14 @@ def handle_charge_succeeded(document: Any, shop: ShopRecord, delivery: Delivery)
     amount = charge.amount_captured if charge.amount_captured is not None else charge.amount
     if member is None or amount <= 0:
         return []
-    return [payment(charge.id, member, amount, charge.currency, charge.created)]
+    # The card's fingerprint and the billing address: referrals refuse a friend paying with the
+    # referrer's card. (Payments through a payment intent earn from its own event, which
+    # carries neither.)
+    details = charge.payment_method_details
+    card = details.card.fingerprint if details and details.card else None
+    place = charge.billing_details.address if charge.billing_details else None
+    address = address_line(place.line1, place.line2, place.city, place.postal_code, place.country) if place else None
+    return [payment(charge.id, member, amount, charge.currency, charge.created, payer=card, address=address)]
 
 
 def handle_charge_refunded(document: Any, shop: ShopRecord, delivery: Delivery) -> list[CoreEvent]:

@@ -73,7 +73,15 @@ class RefundSummary(Payload):
     reason: str | None = None
 
 
-class Billing(Payload):
+class Address(Payload):
+    address_1: str | None = None
+    address_2: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+
+class Billing(Address):
     email: Annotated[str | None, BeforeValidator(_blank_is_none)] = None
     first_name: str | None = None
     last_name: str | None = None
@@ -86,6 +94,7 @@ class Order(Payload):
     currency: Annotated[str, Field(min_length=3, max_length=3)]
     customer_id: Annotated[int, Field(ge=0)] = 0
     billing: Billing = Billing()
+    shipping: Address = Address()
     date_created_gmt: GmtDate
     date_modified_gmt: GmtDate
     date_paid_gmt: OptionalGmtDate = None

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.models import Cancellation, LineItem, MemberRef, Order, Refund, RefundLine
 from loyalty_sdk.core.money import Money, currency_exponent
-from loyalty_sdk.server.platforms import CodesUsed, CoreEvent, Customer, Delivery, ShopRecord
+from loyalty_sdk.server.platforms import CodesUsed, CoreEvent, Customer, Delivery, ShopRecord, address_line
 from loyalty_woocommerce import payloads
 from loyalty_woocommerce.connection import PLATFORM
 
@@ -81,9 +81,12 @@ def to_order(order: payloads.Order) -> Order | None:
     if member is None or not order.line_items:
         return None
     # Later snapshots of the order (edited, completed, refunded) are replays of its first earn.
+    # Where the goods went (else who paid): referrals refuse a friend at the referrer's address.
+    place = order.shipping if order.shipping.address_1 else order.billing
+    address = address_line(place.address_1, place.address_2, place.city, place.postcode, place.country)
     return Order(order.id, member, order.date_paid_gmt or order.date_created_gmt, order.currency,
                  [to_line(line, order.currency) for line in order.line_items], source=PLATFORM,
-                 fingerprint=f"woocommerce-order-{order.id}")
+                 fingerprint=f"woocommerce-order-{order.id}", address=address)
 
 
 def to_refund(refund: payloads.Refund, order: payloads.Order) -> Refund | None:
