@@ -213,6 +213,7 @@ def _profile(request: Request, admin: Admin, member_id: int, code: int = 200, **
                  member=member, progress=loyalty.tier_progress(member.id), lots=loyalty.lots(member.id),
                  history=loyalty.history(member.id, limit=500), tier_history=loyalty.tier_history(member.id),
                  rewards=lookups.issued_rewards(loyalty, member_id=member.id), nonce=secrets.token_urlsafe(16),
+                 referrals=loyalty.referrals(member.id) if loyalty.program.referrals is not None else None,
                  **context)
 
 

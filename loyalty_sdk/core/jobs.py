@@ -223,10 +223,10 @@ def lapse_candidates(books: Books, since: datetime | None, as_of: datetime) -> s
             t.shop_id == books.shop_id, t.tier_at > ledger.utc(since), t.tier_at <= ledger.utc(as_of),
             (t.tier_points != 0) | (t.tier_spend_minor != 0) | (t.tier_orders != 0),
         )).scalars())
-    return recent | _lapsing(books, since, as_of)
+    return recent | lapsing(books, since, as_of)
 
 
-def _lapsing(books: Books, since: datetime, as_of: datetime) -> set[int]:
+def lapsing(books: Books, since: datetime, as_of: datetime) -> set[int]:
     """Members whose tier could have lapsed between two runs.
 
     A tier changes when a member's events change (re-tiered as they are posted or released)
@@ -304,7 +304,7 @@ def _last_run(books: Books, job: str) -> datetime | None:
     return ledger.stored(found)
 
 
-def _record_run(books: Books, job: str, as_of: datetime) -> None:
+def record_run(books: Books, job: str, as_of: datetime) -> None:
     with books.write() as conn:
         values = {"last_as_of": ledger.utc(as_of), "updated_at": ledger.utc(books.now())}
         # One statement, so two workers finishing together cannot both insert the first row.
@@ -326,10 +326,11 @@ def run_all(books: Books, as_of: datetime, *, notify: bool = True) -> JobReport:
     lapsing = lapse_candidates(books, since, as_of) if since is not None and since <= as_of else None
     # The first run, or a run back in time, re-tiers everyone; later runs only who could change.
     changes = retier(books, as_of, None if lapsing is None else lapsing | touched)
-    _record_run(books, "retier", as_of)
+    record_run(books, "retier", as_of)
     delivered = deliver_events(books, as_of) if notify else 0
     return JobReport(released, released_points, expired, expired_points, reminders, changes, delivered,
                      referrals_rewarded=settled.rewarded, referrals_voided=settled.voided)
 
 
-__all__ = ["JobReport", "deliver_events", "expire", "release_pending", "remind", "retier", "run_all"]
+__all__ = ["JobReport", "deliver_events", "expire", "lapsing", "record_run", "release_pending", "remind",
+           "retier", "run_all"]

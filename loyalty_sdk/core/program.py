@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import to_jsonable_python
 
 from loyalty_sdk.core.allocation import round_ratio
 from loyalty_sdk.core.errors import ProgramError
@@ -400,7 +401,7 @@ class Program(_Section):
     @cached_property
     def version(self) -> str:
         """Content hash of the validated program: what each ledger transaction records."""
-        dump = self.model_dump(mode="json")
+        dump = _canonical(self.model_dump(mode="python"))
         # Programs written before these sections existed keep their version.
         for section in ("plugins", "referrals"):
             if not dump[section]:
@@ -428,6 +429,19 @@ class Program(_Section):
             if rule.id == reward_id:
                 return rule
         return None
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as JSON data the same in every process: pydantic's JSON form, except that sets
+    (a reward's tiers, a campaign's collections) are sorted, not left in hash order, which
+    changes with ``PYTHONHASHSEED`` and would give one program two versions."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    return to_jsonable_python(value)
 
 
 def _describe(error: ValidationError, source: str) -> str:

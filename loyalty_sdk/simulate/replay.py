@@ -4,8 +4,9 @@
     result = simulate(load_program("loyalty.toml"), history, redemption_rate=Decimal("0.6"))
 
 The replay is the demo's (:class:`loyalty_sdk.demo.Replay`): events in time order, consecutive
-orders posted as one ``record_orders`` batch, the scheduled jobs run at every simulated midnight
-(UTC). Every customer becomes a member at their first order. Redemptions are not posted: the
+orders posted in ``record_orders`` batches (a member at most once in each, so the books are those
+of one order at a time), the scheduled jobs run at every simulated midnight (UTC; see
+:mod:`loyalty_sdk.simulate.nightly`). Every customer becomes a member at their first order. Redemptions are not posted: the
 redemption rate is applied afterwards, per member, as described in docs/simulate.md.
 """
 
@@ -22,7 +23,6 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from loyalty_sdk.core.errors import InvalidInput
-from loyalty_sdk.core.jobs import run_all
 from loyalty_sdk.core.ledger import utc
 from loyalty_sdk.core.models import Member, MemberRef, Order, TierStats
 from loyalty_sdk.core.money import Money
@@ -32,6 +32,7 @@ from loyalty_sdk.core.storage import entries, tier_changes
 from loyalty_sdk.core.storage import members as members_table
 from loyalty_sdk.demo import RANKS, DemoClock, Event, Replay
 from loyalty_sdk.facade import Loyalty
+from loyalty_sdk.simulate.nightly import NightlyJobs
 from loyalty_sdk.simulate.sources import GuestOrder, History
 
 SHOP = "simulation"
@@ -93,6 +94,7 @@ class SimulationReplay(Replay):
         super().__init__(loyalty, clock, random.Random(0), progress, total)
         self.monthly: list[dict[str, Any]] = []
         self.entry_tier = _entry_tier(loyalty)
+        self.nightly = NightlyJobs(loyalty.books)
 
     def enroll(self, event: Event) -> None:
         people: list[tuple[MemberRef, datetime]] = event.data
@@ -106,14 +108,40 @@ class SimulationReplay(Replay):
             ])
         self.counts["enrolled"] += len(people)
 
+    def orders(self, batch: Sequence[Event]) -> None:
+        # A batch evaluates every order on its member as the batch began. One by one, a
+        # member's second order sees what the first did (a same-day upgrade, anything a plugin
+        # reads off the member), so a member's next order starts a new batch.
+        for run in _one_order_per_member(batch):
+            # Points available at once re-tier their member as of max(placed, clock): with the
+            # clock at the run's first order that is each order's own time, as one by one.
+            self.clock.now = run[0].at
+            super().orders(run)
+        self.clock.now = batch[-1].at
+
     def jobs(self, event: Event) -> None:
         # A simulation must not reach anyone: no reminders, no notification hooks.
-        run_all(self.loyalty.books, event.at, notify=False)
+        self.nightly.run(event.at)
         self.counts["job_runs"] += 1
         if event.at.day == 1:
             with self.loyalty.books.read() as conn:
                 counts = tier_distribution(conn, self.loyalty.shop_id, self.loyalty.program)
             self.monthly.append({"month": (event.at - timedelta(days=1)).strftime("%Y-%m"), "tiers": counts})
+
+
+def _one_order_per_member(batch: Sequence[Event]) -> Iterator[list[Event]]:
+    """Consecutive runs of ``batch`` in which no member orders twice."""
+    run: list[Event] = []
+    seen: set[MemberRef] = set()
+    for event in batch:
+        member = event.data.member
+        if member in seen:
+            yield run
+            run, seen = [], set()
+        run.append(event)
+        seen.add(member)
+    if run:
+        yield run
 
 
 def _entry_tier(loyalty: Loyalty) -> str | None:

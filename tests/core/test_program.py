@@ -172,3 +172,20 @@ def test_a_file_error_names_the_file(tmp_path):
         load_program(path)
     assert str(path) in str(caught.value)
     assert "earn.pending_days" in str(caught.value) and "two weeks" in str(caught.value)
+
+
+def test_a_programs_version_is_the_same_in_every_process():
+    # Sets (a reward's tiers) iterate in hash order, which PYTHONHASHSEED changes between
+    # processes: the version must not depend on it, or one program would carry two versions.
+    import os
+    import subprocess
+    import sys
+
+    code = "from loyalty_sdk.core.program import load_program; print(load_program(None).version)"
+    versions = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+                       capture_output=True, text=True).stdout.strip()
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(versions) == 1
+    assert versions == {load_program(None).version}
