@@ -73,7 +73,7 @@ from loyalty_sdk.server.schemas import (
 )
 
 
-async def _refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """PostgreSQL text cannot hold NUL characters (a query with one fails outright): refuse
     them anywhere in a request, on every engine, as bad input."""
     if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b""):
@@ -83,7 +83,7 @@ async def _refuse_nul(request: Request) -> None:
         raise InvalidInput("the body must not contain NUL characters (\\u0000)", field="body")
 
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(_refuse_nul)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_nul)])
 
 MAX_LISTED = 100
 """Members one lookup answers at most (several customers may share an email)."""

@@ -14,15 +14,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from loyalty_sdk.core import referrals
-from loyalty_sdk.server.api import MemberId, Reader, Writer
-from loyalty_sdk.server.api_models import problem_answers
+from loyalty_sdk.server.api import MemberId, Reader, Writer, refuse_nul
+from loyalty_sdk.server.api_models import MAX_ID, problem_answers
 from loyalty_sdk.server.schemas import CustomerIn, Edge, Moment
 
-router = APIRouter(prefix="/api/v1", tags=["referrals"])
+router = APIRouter(prefix="/api/v1", tags=["referrals"], dependencies=[Depends(refuse_nul)])
 
 
 class ReferralIn(Edge):
@@ -58,7 +58,7 @@ def record_referral(loyalty: Writer, body: ReferralIn, response: Response) -> di
 
 @router.get("/referrals", responses=problem_answers())
 def list_referrals(loyalty: Reader, status: Annotated[str | None, Query(pattern="^[a-z]{1,16}$")] = None,
-                   member_id: Annotated[int | None, Query(ge=1)] = None,
+                   member_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Referrals, newest first: all, one member's (as referrer or friend), or in one status
     (``invited``, ``qualified``, ``rewarded``, ``void``, ``refused``)."""

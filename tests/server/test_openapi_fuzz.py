@@ -7,12 +7,15 @@ schema then); the API tests run every endpoint on PostgreSQL too."""
 from __future__ import annotations
 
 import tempfile
+import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
+from loyalty_sdk.core.program import default_program_text
 from loyalty_sdk.server.app import create_app
 from loyalty_sdk.server.runtime import Runtime
 from loyalty_sdk.settings import Settings
@@ -20,8 +23,11 @@ from loyalty_sdk.settings import Settings
 from .conftest import ADMIN_KEY, SECRET_KEY, SHOP, order_document
 
 _ledger = Path(tempfile.mkdtemp(prefix="loyalty-fuzz-")) / "ledger.db"
+# The built-in program with referrals on, so the referral endpoints do more than refuse.
+_program = {**tomllib.loads(default_program_text(), parse_float=Decimal),
+            "referrals": {"referee_points": 100, "referrer_points": 200}}
 _runtime = Runtime(Settings(database_url=f"sqlite:///{_ledger}", secret_key=SECRET_KEY, api_key=ADMIN_KEY),
-                   entry_points=False)
+                   program=_program, entry_points=False)
 _runtime.add_shop(SHOP, "custom")
 app = create_app(_runtime, embedded=False)
 with TestClient(app) as _client:  # a member with an order, so ids in paths can hit something

@@ -84,3 +84,10 @@ def test_an_unknown_code_is_404_and_a_self_referral_is_recorded_as_refused(api):
     assert refused.status_code == 201
     assert (refused.json()["status"], refused.json()["reason"]) == ("refused", "a member cannot refer themselves")
     assert api.get("/api/v1/referrals", params={"status": "bogus"}).status_code == 422
+
+
+def test_bad_referral_requests_are_4xx_problems(api):
+    nul = api.post("/api/v1/referrals", json={"code": "AB\u0000CD", "customer": {"id": "bob"}})
+    assert nul.status_code == 422 and nul.json()["error"] == "invalid_input"
+    assert api.get("/api/v1/referrals", params={"member_id": 2 ** 70}).status_code == 422
+    assert api.post("/api/v1/referrals", json={"code": "ABCD2345"}).status_code == 422  # no customer

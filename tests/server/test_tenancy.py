@@ -8,7 +8,9 @@ key afterwards, so the request is known to be one that works: the refusal comes 
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,8 +19,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from loyalty_sdk.core.program import default_program_text
 from loyalty_sdk.core.storage import entries, lots, members, orders, redemptions, transactions
-from loyalty_sdk.server import analytics_api, api, auth, segments_api
+from loyalty_sdk.server import analytics_api, api, auth, referrals_api, segments_api
 from loyalty_sdk.server.app import create_app
 from loyalty_sdk.server.runtime import Runtime
 
@@ -35,6 +38,13 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+@pytest.fixture
+def program() -> dict[str, Any]:
+    """The built-in program with referrals on, so the referral routes work for a shop's own key."""
+    return {**tomllib.loads(default_program_text(), parse_float=Decimal),
+            "referrals": {"referee_points": 100, "referrer_points": 200}}
+
+
 @frozen
 class World:
     a_write: str
@@ -43,6 +53,7 @@ class World:
     a_member: int
     b_member: int
     b_code: str
+    b_referral: str
 
 
 @pytest.fixture
@@ -56,7 +67,8 @@ def world(runtime: Runtime, client: TestClient) -> World:
     a_member = _seed(client, a_write, "a-customer", "a-order-1", "a@north.example", "A Person")[0]
     b_member, b_code = _seed(client, b_write, B_CUSTOMER, B_ORDER, B_EMAIL, B_NAME)
     assert a_member != b_member
-    return World(a_write, a_read, b_write, a_member, b_member, b_code)
+    b_referral = client.get(f"/api/v1/members/{b_member}/referral", headers=bearer(b_write)).json()["code"]
+    return World(a_write, a_read, b_write, a_member, b_member, b_code, b_referral)
 
 
 def _seed(client: TestClient, key: str, customer: str, order_id: str, email: str, name: str) -> tuple[int, str]:
@@ -170,8 +182,16 @@ CASES[("GET", "/api/v1/segments")] = lambda w: Call("GET", "/api/v1/segments", t
 CASES[("GET", "/api/v1/segments/{name}")] = lambda w: Call("GET", "/api/v1/segments/never-redeemed",
                                                              targets_b=False, check=_own_figures)
 
+# Referrals: B's member's code is unknown in A (a friend signing up with it in A is refused),
+# and A's list holds A's referrals only.
+CASES[("GET", "/api/v1/members/{member_id}/referral")] = lambda w: Call(
+    "GET", f"/api/v1/members/{w.b_member}/referral")
+CASES[("POST", "/api/v1/referrals")] = lambda w: Call(
+    "POST", "/api/v1/referrals", json={"code": w.b_referral, "customer": {"id": "friend-1"}})
+CASES[("GET", "/api/v1/referrals")] = lambda w: Call("GET", "/api/v1/referrals", targets_b=False, check=_own_figures)
+
 ROUTES = sorted((method, route.path) for route in (*api.router.routes, *analytics_api.router.routes,
-                                                   *segments_api.router.routes)
+                                                   *segments_api.router.routes, *referrals_api.router.routes)
                 if isinstance(route, APIRoute) for method in route.methods)
 PUBLIC = {("GET", "/api/v1/health")}
 
@@ -220,7 +240,7 @@ def test_shop_a_key_cannot_reach_shop_b(runtime: Runtime, client: TestClient, wo
     assert_no_leak(answer, world)
     if call.targets_b:
         assert answer.status_code == 404, answer.text
-        assert answer.json()["error"] in ("member_not_found", "order_not_found")
+        assert answer.json()["error"] in ("member_not_found", "order_not_found", "referral_code_not_found")
     else:
         assert call.check is not None
         call.check(answer)
