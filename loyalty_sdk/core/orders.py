@@ -205,12 +205,22 @@ def take_back(
     return ClawbackResult(order_id, member_id, taken, written_off, post.transaction_id)
 
 
+def refund_key(refund_id: str) -> str:
+    """The idempotency key a refund's clawback is posted under."""
+    return f"refund:{refund_id}:clawback"
+
+
+def cancellation_key(order_id: str) -> str:
+    """The idempotency key an order's cancellation is posted under."""
+    return f"order:{order_id}:cancel"
+
+
 def record_refund(books: Books, refund: Refund) -> ClawbackResult:
     """Claw back in proportion to the refunded eligible merchandise, capped at what the order
     earned and has not yet had taken back."""
     if not isinstance(refund, Refund):
         raise InvalidInput(f"expected a Refund, got {type(refund).__name__}", field="refund", value=refund)
-    key = f"refund:{refund.refund_id}:clawback"
+    key = refund_key(refund.refund_id)
     payload = payload_hash(refund)
     with books.write() as conn:
         replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)
@@ -246,7 +256,7 @@ def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackRes
     if not isinstance(cancellation, Cancellation):
         raise InvalidInput(f"expected a Cancellation, got {type(cancellation).__name__}", field="cancellation",
                            value=cancellation)
-    key = f"order:{cancellation.order_id}:cancel"
+    key = cancellation_key(cancellation.order_id)
     payload = payload_hash(cancellation.order_id)
     with books.write() as conn:
         replay = ledger.replay_or_conflict(conn, books.shop_id, key, payload)

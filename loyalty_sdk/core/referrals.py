@@ -300,9 +300,7 @@ def _first_qualifying(conn: Connection, books: Books, program: Referrals, member
     """The friend's first order placed since the referral that is worth ``min_order``, with
     the end of its return window (when its pending points become available)."""
     rows = conn.execute(
-        select(orders.c.order_id, orders.c.placed_at, orders.c.currency, orders.c.eligible_minor,
-               orders.c.transaction_id, transactions.c.event_at)
-        .join(transactions, transactions.c.id == orders.c.transaction_id)
+        select(orders.c.order_id, orders.c.placed_at, orders.c.currency, orders.c.eligible_minor)
         .where(orders.c.shop_id == books.shop_id, orders.c.member_id == member_id,
                orders.c.placed_at >= ledger.utc(since))
         .order_by(orders.c.placed_at, orders.c.id)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from loyalty_sdk.core.errors import IdempotencyConflict, InvalidInput, MemberExists, MemberNotFound, OrderNotFound
 from loyalty_sdk.core.members import lookup
 from loyalty_sdk.core.models import MemberRef, Order
+from loyalty_sdk.core.orders import cancellation_key, refund_key
 from loyalty_sdk.core.storage import transactions
 from loyalty_sdk.facade import Loyalty
 from loyalty_sdk.imports.audit import record_run
@@ -152,35 +153,30 @@ def _earn(loyalty: Loyalty, ordered: list[Order], result: OrdersImported, progre
 
 
 def _take_back(loyalty: Loyalty, history: History, result: OrdersImported) -> None:
-    keys = [f"refund:{refund.refund_id}:clawback" for refund in history.refunds]
-    keys += [f"order:{cancellation.order_id}:cancel" for cancellation in history.cancellations]
-    known = _recorded(loyalty, keys) if keys else set()
+    """Refunds (in time order), then cancellations, of the orders this file earned for. A take-back
+    the ledger already holds is left alone, as orders are: the first report of it counts."""
     earning = {order.order_id for order in history.orders}
-    for refund in sorted(history.refunds, key=lambda r: r.refunded_at):
-        if refund.order_id not in earning:
+    steps: list[tuple[str, str, str, Callable[[Any], Any], Any, str]] = [
+        (refund_key(r.refund_id), r.order_id, f"refund {r.refund_id}", loyalty.record_refund, r, "refunds")
+        for r in sorted(history.refunds, key=lambda r: r.refunded_at)
+    ] + [
+        (cancellation_key(c.order_id), c.order_id, f"cancellation of {c.order_id}", loyalty.record_cancellation, c,
+         "cancellations")
+        for c in history.cancellations
+    ]
+    known = _recorded(loyalty, [step[0] for step in steps]) if steps else set()
+    for key, order_id, what, record, event, counter in steps:
+        if order_id not in earning:
             result.guest_refunds += 1
             continue
-        if f"refund:{refund.refund_id}:clawback" in known:
+        if key in known:
             continue
         try:
-            taken = loyalty.record_refund(refund)
+            taken = record(event)
         except (OrderNotFound, IdempotencyConflict) as error:
-            result.bad_rows.append(BadRow(result.file, 0, f"refund {refund.refund_id}: {error}"))
+            result.bad_rows.append(BadRow(result.file, 0, f"{what}: {error}"))
             continue
-        result.refunds += 1
-        result.points_taken_back += taken.points
-    for cancellation in history.cancellations:
-        if cancellation.order_id not in earning:
-            result.guest_refunds += 1
-            continue
-        if f"order:{cancellation.order_id}:cancel" in known:
-            continue
-        try:
-            taken = loyalty.record_cancellation(cancellation)
-        except (OrderNotFound, IdempotencyConflict) as error:
-            result.bad_rows.append(BadRow(result.file, 0, f"cancellation of {cancellation.order_id}: {error}"))
-            continue
-        result.cancellations += 1
+        setattr(result, counter, getattr(result, counter) + 1)
         result.points_taken_back += taken.points
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from loyalty_sdk.analytics import charts
 
 COLOURS = ("#2a7", "#48c", "#c63", "#86c", "#c9a227", "#999")
-_environment = Environment(loader=PackageLoader("loyalty_sdk.simulate", "templates"),
+# The chart macros are the analytics report's own (charts.j2 there).
+_environment = Environment(loader=ChoiceLoader([PackageLoader("loyalty_sdk.simulate", "templates"),
+                                                PackageLoader("loyalty_sdk.analytics", "templates")]),
                            autoescape=select_autoescape(default=True, default_for_string=True))
 
 
