@@ -1,13 +1,16 @@
-"""Replay an order history through a program on a throwaway SQLite ledger and total the books.
+"""Replay an order history through a program and total the books.
 
     history = read_history("orders.csv", "shopify")
     result = simulate(load_program("loyalty.toml"), history, redemption_rate=Decimal("0.6"))
 
-The replay is the demo's (:class:`loyalty_sdk.demo.Replay`): events in time order, consecutive
-orders posted in ``record_orders`` batches (a member at most once in each, so the books are those
-of one order at a time), the scheduled jobs run at every simulated midnight (UTC; see
-:mod:`loyalty_sdk.simulate.nightly`). Every customer becomes a member at their first order. Redemptions are not posted: the
-redemption rate is applied afterwards, per member, as described in docs/simulate.md.
+Events go in time order (:func:`plan`): each day's new members (every customer joins at their
+first order), orders, refunds and cancellations, and the scheduled jobs (release, expiry,
+re-tier) at every simulated midnight (UTC). :func:`simulate` keeps the books in memory
+(:class:`loyalty_sdk.simulate.books.SimulatedBooks`: the core's rules and hooks, the ledger's
+bookkeeping without its SQL); :func:`replayed` replays the same events on a real SQLite ledger,
+open for inspection through the facade, and is what the in-memory books are tested against.
+Redemptions are not posted: the redemption rate is applied afterwards, per member, as described
+in docs/simulate.md.
 """
 
 from __future__ import annotations
@@ -20,24 +23,27 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 
+from loyalty_sdk.core import collector
 from loyalty_sdk.core.errors import InvalidInput
+from loyalty_sdk.core.jobs import run_all
 from loyalty_sdk.core.ledger import utc
-from loyalty_sdk.core.models import Member, MemberRef, Order, TierStats
+from loyalty_sdk.core.models import MemberRef, Order
 from loyalty_sdk.core.money import Money
+from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import Program
-from loyalty_sdk.core.report import liability, points_summary, tier_distribution
-from loyalty_sdk.core.storage import entries, tier_changes
+from loyalty_sdk.core.report import liability, tier_distribution
 from loyalty_sdk.core.storage import members as members_table
 from loyalty_sdk.demo import RANKS, DemoClock, Event, Replay
 from loyalty_sdk.facade import Loyalty
-from loyalty_sdk.simulate.nightly import NightlyJobs
+from loyalty_sdk.simulate.books import SimulatedBooks, entry_tier
 from loyalty_sdk.simulate.sources import GuestOrder, History
 
 SHOP = "simulation"
 TOP_CUSTOMERS = 10
 SHARE = Decimal("0.0001")
+PROGRESS_EVERY = 256  # orders between two progress reports
 
 Progress = Callable[[int, int], None]
 
@@ -87,14 +93,13 @@ def plan(history: History, start: datetime | None = None, end: datetime | None =
 
 
 class SimulationReplay(Replay):
-    """The demo's replay with members enrolled in bulk, a day at a time, and a tier count at
-    the start of each month."""
+    """The demo's replay on a SQLite ledger, with members enrolled in bulk, a day at a time,
+    the jobs run as ``run_all(notify=False)``, and a tier count at the start of each month."""
 
     def __init__(self, loyalty: Loyalty, clock: DemoClock, progress: Progress | None, total: int) -> None:
         super().__init__(loyalty, clock, random.Random(0), progress, total)
         self.monthly: list[dict[str, Any]] = []
-        self.entry_tier = _entry_tier(loyalty)
-        self.nightly = NightlyJobs(loyalty.books)
+        self.entry_tier = entry_tier(loyalty.program, loyalty.host)
 
     def enroll(self, event: Event) -> None:
         people: list[tuple[MemberRef, datetime]] = event.data
@@ -121,7 +126,7 @@ class SimulationReplay(Replay):
 
     def jobs(self, event: Event) -> None:
         # A simulation must not reach anyone: no reminders, no notification hooks.
-        self.nightly.run(event.at)
+        run_all(self.loyalty.books, event.at, notify=False)
         self.counts["job_runs"] += 1
         if event.at.day == 1:
             with self.loyalty.books.read() as conn:
@@ -144,21 +149,13 @@ def _one_order_per_member(batch: Sequence[Event]) -> Iterator[list[Event]]:
         yield run
 
 
-def _entry_tier(loyalty: Loyalty) -> str | None:
-    """The tier a member with no history holds: the same for everyone, so resolved once."""
-    if not loyalty.program.tiers.levels:
-        return None
-    nobody = Member(0, loyalty.shop_id, "nobody", None, None, datetime(2000, 1, 1, tzinfo=UTC))
-    decision = loyalty.host.resolve_tier(nobody, TierStats(as_of=nobody.enrolled_at), loyalty.program)
-    return decision.tier if decision else None
-
-
 @contextmanager
 def replayed(program: Program, history: History, *, start: datetime | None = None, end: datetime | None = None,
              progress: Progress | None = None, plugins: Sequence[object] = (),
              entry_points: bool = True) -> Iterator[tuple[Loyalty, SimulationReplay, list[Event]]]:
-    """``history`` replayed through ``program`` on an in-memory ledger, open for reading until
-    the block ends: the Loyalty, the replay (its counts) and the events replayed."""
+    """``history`` replayed through ``program`` on a SQLite ledger in memory, open for reading
+    until the block ends: the Loyalty, the replay (its counts) and the events replayed. The
+    reference :func:`simulate`'s in-memory books are tested against; slower by far."""
     events = plan(history, start, end)
     total = sum(1 for event in events if event.kind == "order")
     with Loyalty("sqlite://", program, shop=SHOP, clock=DemoClock(), plugins=plugins, entry_points=entry_points,
@@ -171,41 +168,67 @@ def replayed(program: Program, history: History, *, start: datetime | None = Non
 def simulate(program: Program, history: History, *, redemption_rate: Decimal = Decimal("0.6"),
              start: datetime | None = None, end: datetime | None = None, progress: Progress | None = None,
              plugins: Sequence[object] = (), entry_points: bool = True) -> dict[str, Any]:
-    """Replay ``history`` through ``program`` (see :func:`replayed`); the figures as JSON-ready data."""
+    """Replay ``history`` through ``program`` on in-memory books; the figures as JSON-ready data."""
     if not isinstance(redemption_rate, Decimal) or not Decimal(0) <= redemption_rate <= Decimal(1):
         raise InvalidInput(f"redemption rate must be a decimal between 0 and 1, got {redemption_rate!r}",
                            field="redemption_rate", value=str(redemption_rate))
-    with replayed(program, history, start=start, end=end, progress=progress, plugins=plugins,
-                  entry_points=entry_points) as (loyalty, replay, events):
-        orders = [event.data for event in events if event.kind == "order"]
-        guests = [guest for guest in history.guests if _inside(guest.placed_at, start, end)]
-        return _figures(loyalty, replay, guests, events, orders, redemption_rate)
+    events = plan(history, start, end)
+    books = SimulatedBooks(program, PluginHost(plugins, entry_points=entry_points), SHOP)
+    monthly = replay_books(books, events, progress)
+    orders = [event.data for event in events if event.kind == "order"]
+    guests = [guest for guest in history.guests if _inside(guest.placed_at, start, end)]
+    return _figures(books, monthly, guests, events, orders, redemption_rate)
+
+
+def replay_books(books: SimulatedBooks, events: Sequence[Event], progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Post ``events`` (from :func:`plan`) to ``books``; the tier counts at each month's start."""
+    monthly: list[dict[str, Any]] = []
+    total = sum(1 for event in events if event.kind == "order")
+    done = 0
+    # Hundreds of thousands of small objects that form no cycles: see ``collector``.
+    with collector.paused():
+        for event in events:
+            kind = event.kind
+            if kind == "order":
+                books.record_order(event.data)
+                done += 1
+                if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+                    progress(done, total)
+            elif kind == "refund":
+                books.record_refund(event.data)
+            elif kind == "cancel":
+                books.record_cancellation(event.data)
+            elif kind == "enroll":
+                for ref, at in event.data:
+                    books.enroll(ref, at)
+            elif kind == "jobs":
+                books.run_jobs(event.at)
+                if event.at.day == 1:
+                    monthly.append({"month": (event.at - timedelta(days=1)).strftime("%Y-%m"),
+                                    "tiers": books.tier_distribution()})
+    return monthly
 
 
 def _inside(at: datetime, start: datetime | None, end: datetime | None) -> bool:
     return (start is None or at >= start) and (end is None or at < end)
 
 
-def _figures(loyalty: Loyalty, replay: SimulationReplay, guests: Sequence[GuestOrder], events: Sequence[Event],
-             orders: Sequence[Order], rate: Decimal) -> dict[str, Any]:
-    program = loyalty.program
+def _figures(books: SimulatedBooks, monthly: list[dict[str, Any]], guests: Sequence[GuestOrder],
+             events: Sequence[Event], orders: Sequence[Order], rate: Decimal) -> dict[str, Any]:
+    program = books.program
     currency = program.program.currency
     revenue = _revenue(guests, events, orders)
-    with loyalty.books.read() as conn:
-        points = points_summary(conn, loyalty.shop_id)
-        tiers = tier_distribution(conn, loyalty.shop_id, program)
-        people = _per_member(conn, loyalty.shop_id)
-        crossed = dict(conn.execute(
-            select(tier_changes.c.to_tier, func.count(tier_changes.c.member_id.distinct()))
-            .where(tier_changes.c.shop_id == loyalty.shop_id, tier_changes.c.to_tier != replay.entry_tier)
-            .group_by(tier_changes.c.to_tier)).all())
+    # Members the ledger holds entries for, as ``_per_member`` would read them from entries.
+    people = [{"customer": a.customer_id or a.email, "earned": a.issued - a.clawed_back, "expired": a.expired}
+              for a in books.accounts if a.issued or a.expired]
+    issued = sum(a.issued for a in books.accounts)
+    clawed_back = sum(a.clawed_back for a in books.accounts)
     redeemed = expired = 0
     for person in people:
         person["redeemed"], person["expired"] = redeem(person["earned"], person["expired"], rate)
         redeemed += person["redeemed"]
         expired += person["expired"]
-    earned = points["issued"] - points["clawed_back"]
-    outstanding = earned + points["adjusted"] - redeemed - expired
+    outstanding = issued - clawed_back - redeemed - expired
     home = Money.from_minor(revenue.get(currency, 0), currency)
     top = sorted(people, key=lambda p: (-p["earned"], p["customer"]))[:TOP_CUSTOMERS]
     return {
@@ -213,18 +236,16 @@ def _figures(loyalty: Loyalty, replay: SimulationReplay, guests: Sequence[GuestO
         "version": program.version,
         "members": len(people),
         "orders": len(orders),
-        "refunds": replay.counts["refunds"],
-        "cancellations": replay.counts["cancellations"],
+        "refunds": books.counts["refunds"],
+        "cancellations": books.counts["cancellations"],
         "revenue": _money(home),
         "revenue_other_currencies": {code: str(Money.from_minor(minor, code).amount)
                                      for code, minor in sorted(revenue.items()) if code != currency},
-        "points": {"issued": points["issued"], "clawed_back": points["clawed_back"], "redeemed": redeemed,
+        "points": {"issued": issued, "clawed_back": clawed_back, "redeemed": redeemed,
                    "expired": expired, "outstanding": outstanding},
         "liability": {**_money(liability(outstanding, program)), "share_of_revenue": None},
         "discount_cost": {**_money(liability(redeemed, program)), "share_of_revenue": None},
-        "tiers": {"end": tiers, "monthly": replay.monthly,
-                  "crossed": {level.id: int(crossed.get(level.id, 0)) for level in program.tiers.levels
-                              if level.id != replay.entry_tier}},
+        "tiers": {"end": books.tier_distribution(), "monthly": monthly, "crossed": books.crossed()},
         "top_customers": [{"customer": p["customer"], "points": p["earned"],
                            "value": _money(liability(p["earned"], program))} for p in top],
     } | _shares(home, liability(outstanding, program), liability(redeemed, program))
@@ -236,22 +257,6 @@ def redeem(earned: int, expired: int, rate: Decimal) -> tuple[int, int]:
     uses up points the ledger saw expire."""
     spent = int((rate * max(earned, 0)).to_integral_value(rounding=ROUND_FLOOR))
     return spent, max(0, expired - spent)
-
-
-def _per_member(conn: Any, shop_id: str) -> list[dict[str, Any]]:
-    e, m = entries.c, members_table.c
-    rows = conn.execute(
-        select(e.member_id, e.account, func.sum(e.amount))
-        .where(e.shop_id == shop_id, e.account.in_(("issued", "clawed_back", "expired")))
-        .group_by(e.member_id, e.account)).all()
-    totals: dict[int, Counter[str]] = {}
-    for member_id, account, amount in rows:
-        totals.setdefault(member_id, Counter())[account] = int(amount)
-    names = {row.id: row.customer_id or row.email for row in conn.execute(
-        select(m.id, m.customer_id, m.email).where(m.shop_id == shop_id))}
-    # Program-side accounts carry the opposite sign of the member side.
-    return [{"customer": names[member_id], "earned": -sums["issued"] - sums["clawed_back"],
-             "expired": sums["expired"]} for member_id, sums in sorted(totals.items())]
 
 
 def _revenue(guests: Sequence[GuestOrder], events: Sequence[Event], orders: Sequence[Order]) -> dict[str, int]:
@@ -280,4 +285,4 @@ def _shares(revenue: Money, owed: Money, cost: Money) -> dict[str, Any]:
     }
 
 
-__all__ = ["SimulationReplay", "plan", "redeem", "replayed", "simulate"]
+__all__ = ["SimulationReplay", "plan", "redeem", "replay_books", "replayed", "simulate"]
