@@ -17,6 +17,7 @@ stays held. A total below zero counts as zero, so a base tier at threshold 0 is 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -108,12 +109,21 @@ def rolling_segments(
     return steps
 
 
+CALENDAR_YEARS_BACK = 3  # the tier lookback of a calendar-year window (``tiering.lookback``)
+
+
 def _calendar(events: Sequence[QualifyingEvent], as_of: datetime, program: Program) -> _Found:
     tiers, zone = program.tiers, program.zone
     year = as_of.astimezone(zone).year
     totals: dict[int, Amount] = {year: Decimal(0) if tiers.metric == "spend" else 0}
+    # The local year of an event, by comparing it with year starts as UTC instants: re-tiering
+    # a shop reads every member's events, and a comparison costs far less than a conversion
+    # to local time. Events outside the years a hold can reach are converted.
+    first = year - CALENDAR_YEARS_BACK
+    starts = [year_start(first + n, zone).astimezone(UTC) for n in range(CALENDAR_YEARS_BACK + 2)]
     for event in events:
-        event_year = event.at.astimezone(zone).year
+        found = bisect_right(starts, event.at)
+        event_year = first + found - 1 if 0 < found < len(starts) else event.at.astimezone(zone).year
         totals[event_year] = totals.get(event_year, 0) + metric_value(event, tiers.metric)
     found = []
     for event_year, value in totals.items():

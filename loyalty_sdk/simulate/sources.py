@@ -14,6 +14,7 @@ import csv
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,8 @@ class _Reader:
         raise NotImplementedError
 
 
+# An order's lines share its time and currency: parsed and checked once, not once per line.
+@lru_cache(maxsize=1024)
 def _at(text: str, name: str) -> datetime:
     text = text.strip()
     try:
@@ -152,6 +155,7 @@ def _quantity(text: str | None) -> int:
     return int(text)
 
 
+@lru_cache(maxsize=256)
 def _currency(text: str | None) -> str:
     code = (text or "").strip().upper()
     try:

@@ -133,6 +133,24 @@ def test_calendar_year_tier_is_held_through_next_year_and_the_grace_days_then_dr
     assert dropped.inputs["held_until"] is None
 
 
+@settings(max_examples=60, deadline=None)
+@given(zone=st.sampled_from(["America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"]),
+       year=st.integers(2019, 2031), offset=st.integers(-36 * 60, 36 * 60), years_later=st.integers(0, 5))
+def test_an_order_near_new_year_counts_for_its_local_year_seen_from_any_later_year(zone, year, offset,
+                                                                                  years_later):
+    # The order, within a day and a half of local midnight on January 1st, counts for the year
+    # its local date is in, however far before the decision it lies: held until the end of the
+    # following year (plus grace), not a second longer.
+    prog = program(window="calendar_year", grace_days=30, timezone=zone)
+    local = ZoneInfo(zone)
+    at = (datetime(year, 1, 1, tzinfo=local) + timedelta(minutes=offset)).astimezone(UTC)
+    order = points(at, 1_520)
+    held_until = tiers.calendar_hold_end(at.astimezone(local).year, prog.tiers, local)
+    as_of = max(at, held_until - timedelta(days=366 * years_later))
+    assert resolve(prog, as_of - timedelta(seconds=1) if as_of == held_until else as_of, order).tier == "gold"
+    assert resolve(prog, held_until, order).tier == "bronze"
+
+
 def test_the_same_order_in_a_utc_program_counts_for_the_next_year():
     late_order = points(utc(2026, 1, 1, 4), 1_520)
 
