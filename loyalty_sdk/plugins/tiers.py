@@ -21,6 +21,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from itertools import islice
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,8 +71,9 @@ def tier_by(levels: Sequence[TierLevel], value: Amount) -> TierLevel | None:
 
 def total(events: Iterable[QualifyingEvent], metric: str, start: datetime | None, end: datetime) -> Amount:
     """Sum of ``metric`` over events with ``start < at <= end`` (no lower bound when start is None)."""
+    value_of = attrgetter(metric)
     return sum(
-        (metric_value(e, metric) for e in events if (start is None or e.at > start) and e.at <= end),
+        (value_of(e) for e in events if (start is None or e.at > start) and e.at <= end),
         Decimal(0) if metric == "spend" else 0,
     )
 
@@ -96,9 +100,12 @@ def rolling_segments(
     window = timedelta(days=window_days)
     zero: Amount = Decimal(0) if metric == "spend" else 0
     changes: dict[datetime, Amount] = {}
+    value_of = attrgetter(metric)  # metric_value, without a call per event
     for event in events:
-        at = event.at.astimezone(UTC)  # one zone so equal instants share a key and days are 24 hours
-        value = metric_value(event, metric)
+        at = event.at
+        if at.tzinfo is not UTC:  # one zone so equal instants share a key and days are 24 hours
+            at = at.astimezone(UTC)
+        value = value_of(event)
         changes[at] = changes.get(at, zero) + value
         changes[at + window] = changes.get(at + window, zero) - value
     steps: list[tuple[datetime | None, Amount]] = [(None, zero)]
@@ -112,6 +119,12 @@ def rolling_segments(
 CALENDAR_YEARS_BACK = 3  # the tier lookback of a calendar-year window (``tiering.lookback``)
 
 
+@lru_cache(maxsize=64)
+def _year_starts(first: int, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """January 1st of ``first`` and the years up to the next one, as UTC instants."""
+    return tuple(year_start(first + n, zone).astimezone(UTC) for n in range(CALENDAR_YEARS_BACK + 2))
+
+
 def _calendar(events: Sequence[QualifyingEvent], as_of: datetime, program: Program) -> _Found:
     tiers, zone = program.tiers, program.zone
     year = as_of.astimezone(zone).year
@@ -119,12 +132,21 @@ def _calendar(events: Sequence[QualifyingEvent], as_of: datetime, program: Progr
     # The local year of an event, by comparing it with year starts as UTC instants: re-tiering
     # a shop reads every member's events, and a comparison costs far less than a conversion
     # to local time. Events outside the years a hold can reach are converted.
+    # Events come mostly in date order, so the year of the event before is tried first.
     first = year - CALENDAR_YEARS_BACK
-    starts = [year_start(first + n, zone).astimezone(UTC) for n in range(CALENDAR_YEARS_BACK + 2)]
+    starts = _year_starts(first, zone)
+    value = attrgetter(tiers.metric)  # metric_value, without a call per event
+    begins = ends = None
+    event_year = year
     for event in events:
-        found = bisect_right(starts, event.at)
-        event_year = first + found - 1 if 0 < found < len(starts) else event.at.astimezone(zone).year
-        totals[event_year] = totals.get(event_year, 0) + metric_value(event, tiers.metric)
+        at = event.at
+        if begins is None or not begins <= at < ends:
+            found = bisect_right(starts, at)
+            if 0 < found < len(starts):
+                event_year, begins, ends = first + found - 1, starts[found - 1], starts[found]
+            else:
+                event_year, begins = at.astimezone(zone).year, None
+        totals[event_year] = totals.get(event_year, 0) + value(event)
     found = []
     for event_year, value in totals.items():
         end = calendar_hold_end(event_year, tiers, zone)
@@ -139,11 +161,17 @@ def _rolling(events: Sequence[QualifyingEvent], as_of: datetime, program: Progra
     hold = timedelta(days=tiers.window_days + tiers.grace_days)
     earliest = as_of - hold  # a total reached after this moment is still held at as_of
     latest: dict[int, int] = {}  # per tier rank, the last step that reached it while still held
+    # A step's rank is the number of thresholds its total reaches, less one (tier_by then _rank:
+    # thresholds ascend, as the program validates), found by bisection for the many steps of a
+    # long window.
+    thresholds = [level.threshold for level in tiers.levels]
+    last = len(steps) - 1
     for index, (start, value) in enumerate(steps):
-        end = steps[index + 1][0] if index + 1 < len(steps) else None
-        if (start is not None and start > as_of) or (end is not None and end <= earliest):
+        if start is not None and start > as_of:
+            break  # steps are in time order: every later one starts after as_of too
+        if index < last and steps[index + 1][0] <= earliest:
             continue
-        latest[_rank(program, tier_by(tiers.levels, value))] = index
+        latest[bisect_right(thresholds, value if value > 0 else 0) - 1] = index
     found = []
     for index in latest.values():
         start, value = steps[index]
@@ -151,12 +179,18 @@ def _rolling(events: Sequence[QualifyingEvent], as_of: datetime, program: Progra
         threshold = level.threshold if level is not None else Decimal("Infinity")
         # The hold ends window+grace after the unbroken stretch at or above the threshold ends,
         # which lies after as_of when the member still qualifies now.
-        run_end = next((at for at, later in steps[index + 1 :] if max(later, 0) < threshold), None)
+        # A total below a positive threshold, negative or not, is below it (max(total, 0) <
+        # threshold); a threshold at or below zero is never fallen below.
+        run_end = None
         run_start = start
-        for earlier_start, earlier in reversed(steps[:index]):
-            if max(earlier, 0) < threshold:
-                break
-            run_start = earlier_start
+        if threshold > 0:
+            run_end = next((at for at, later in islice(steps, index + 1, None) if later < threshold), None)
+            for earlier_start, earlier in reversed(steps[:index]):
+                if earlier < threshold:
+                    break
+                run_start = earlier_start
+        else:
+            run_start = None if index else start
         period = run_start.astimezone(zone).date().isoformat() if run_start is not None else None
         current = index + 1 == len(steps) or steps[index + 1][0] > as_of
         found.append(Qualification(level, value, period, run_end + hold if run_end is not None else None, current))

@@ -20,7 +20,7 @@ tier changes and totals, over every expiry mode, tier window and tier metric.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -116,6 +116,44 @@ def entry_tier(program: Program, host: PluginHost) -> str | None:
     return decision.tier if decision else None
 
 
+class AgingWindow:
+    """Members with a qualifying event dated in ``(low, high]``, for bounds that only move
+    forward, as the nightly runs do: ``jobs.lapsing``'s rolling-window query, without
+    scanning a window's worth of events every night. Each event enters and leaves once."""
+
+    def __init__(self) -> None:
+        self.low: datetime | None = None
+        self.high: datetime | None = None
+        self.later: list[tuple[datetime, int]] = []  # after high (all of them before the first call)
+        self.inside: list[tuple[datetime, int]] = []  # within (low, high]
+        self.count: Counter[int] = Counter()
+
+    def add(self, at: datetime, member_id: int) -> None:
+        if self.high is None or at > self.high:
+            heapq.heappush(self.later, (at, member_id))
+        elif self.low is not None and at > self.low:
+            self.count[member_id] += 1
+            heapq.heappush(self.inside, (at, member_id))
+        # At or before low: out of every later window too.
+
+    def members(self, low: datetime, high: datetime) -> set[int]:
+        if (self.low is not None and low < self.low) or (self.high is not None and high < self.high):
+            raise ValueError("the window's bounds only move forward")
+        self.low, self.high = low, high
+        later, inside, count = self.later, self.inside, self.count
+        while later and later[0][0] <= high:
+            at, member_id = heapq.heappop(later)
+            if at > low:
+                count[member_id] += 1
+                heapq.heappush(inside, (at, member_id))
+        while inside and inside[0][0] <= low:
+            _at, member_id = heapq.heappop(inside)
+            count[member_id] -= 1
+            if not count[member_id]:
+                del count[member_id]
+        return set(count)
+
+
 class SimulatedBooks:
     """One program's books for a replay. Events must come in time order, as ``plan`` gives them."""
 
@@ -138,9 +176,11 @@ class SimulatedBooks:
         self.expiring: list[tuple[datetime, int, Lot]] = []
         # Lapse detection: (tier_at, member id) of events no run has passed yet, soonest first.
         self.upcoming: list[tuple[datetime, int]] = []
-        # Every qualifying event (tier_at, member id) in date order, for rolling-window lapses.
-        self.dated: list[tuple[datetime, int]] = []
+        # Rolling windows: members with events old enough to be leaving their window.
+        self.aging = AgingWindow()
         self.last_run: datetime | None = None
+        self.lookback_as_of: datetime | None = None
+        self.lookback: datetime | None = None
         self.entry_tier = entry_tier(program, host)
         self.counts: Counter[str] = Counter()
 
@@ -217,7 +257,7 @@ class SimulatedBooks:
         account.events.insert(place, event)
         heapq.heappush(self.upcoming, (at, account.id))
         if self.program.tiers.window == "rolling":
-            insort(self.dated, (at, account.id))
+            self.aging.add(at, account.id)
 
     # -- refunds and cancellations: ``orders.record_refund``, ``record_cancellation``, ``take_back``
 
@@ -296,7 +336,9 @@ class SimulatedBooks:
         keys = account.keys
         if not keys:
             return TierStats(as_of=as_of, clawback=clawback)
-        after = tiering.lookback(self.program, as_of)
+        if as_of != self.lookback_as_of:  # one lookback for a night's whole re-tier
+            self.lookback_as_of, self.lookback = as_of, tiering.lookback(self.program, as_of)
+        after = self.lookback
         first = 0 if after is None else bisect_right(keys, (after, _LAST))
         last = bisect_right(keys, (as_of, _LAST))
         return TierStats(as_of=as_of, events=tuple(account.events[first:last]), clawback=clawback)
@@ -410,9 +452,7 @@ class SimulatedBooks:
                     return {a.id for a in self.accounts if a.tier is not None and a.tier != floor}
             return set()
         reach = timedelta(days=2 * tiers.window_days + tiers.grace_days + 1)
-        low = bisect_right(self.dated, (since - reach, _LAST))
-        high = bisect_right(self.dated, (as_of - timedelta(days=tiers.window_days) + timedelta(days=1), _LAST))
-        return {member_id for _, member_id in self.dated[low:high]}
+        return self.aging.members(since - reach, as_of - timedelta(days=tiers.window_days) + timedelta(days=1))
 
     def _retier(self, as_of: datetime, only: set[int] | None) -> None:
         """``jobs.retier`` over ``only`` (None: everyone), in member order."""
@@ -440,4 +480,4 @@ class SimulatedBooks:
                 if level.id != self.entry_tier}
 
 
-__all__ = ["Account", "Lot", "SimulatedBooks", "entry_tier"]
+__all__ = ["Account", "AgingWindow", "Lot", "SimulatedBooks", "entry_tier"]

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from loyalty_sdk.core.ledger import stored
@@ -18,7 +20,7 @@ from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import load_program
 from loyalty_sdk.core.storage import entries, lots, members, tier_changes
 from loyalty_sdk.simulate import plan, read_history, simulate
-from loyalty_sdk.simulate.books import SimulatedBooks
+from loyalty_sdk.simulate.books import AgingWindow, SimulatedBooks
 from loyalty_sdk.simulate.replay import replay_books
 
 # One point per dollar, three tiers (by points or by spend in dollars, at the same thresholds, or
@@ -182,3 +184,20 @@ def test_the_built_in_program_and_its_figures(generic_csv, loyalty_at, clock) ->
     assert figures["points"]["issued"] == issued and figures["points"]["clawed_back"] == clawed_back
     assert figures["points"]["outstanding"] == sum(available + pending for _c, available, pending, *_ in
                                                    live["balances"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 6)), max_size=6),
+                          st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=25))
+def test_the_aging_window_finds_who_a_scan_of_every_event_finds(nights) -> None:
+    # Each night: events posted (dated anywhere, earlier ones included), then both bounds move
+    # forward by a few days; the members found must be those a scan of all events finds.
+    window, posted = AgingWindow(), []
+    base, low, high = datetime(2026, 1, 1, tzinfo=UTC), 0, 10
+    for events, low_step, high_step in nights:
+        for day, member_id in events:
+            window.add(base + timedelta(days=day), member_id)
+            posted.append((day, member_id))
+        low, high = low + low_step, max(high + high_step, low + low_step)
+        scan = {member_id for day, member_id in posted if low < day <= high}
+        assert window.members(base + timedelta(days=low), base + timedelta(days=high)) == scan
