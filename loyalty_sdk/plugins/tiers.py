@@ -116,6 +116,7 @@ def rolling_segments(
     return steps
 
 
+_FAR = datetime.max.replace(tzinfo=UTC)  # a hold without end outlasts every other
 CALENDAR_YEARS_BACK = 3  # the tier lookback of a calendar-year window (``tiering.lookback``)
 
 
@@ -137,16 +138,22 @@ def _calendar(events: Sequence[QualifyingEvent], as_of: datetime, program: Progr
     starts = _year_starts(first, zone)
     value = attrgetter(tiers.metric)  # metric_value, without a call per event
     begins = ends = None
-    event_year = year
+    event_year, running = year, None  # the year being summed and its sum so far
     for event in events:
         at = event.at
-        if begins is None or not begins <= at < ends:
-            found = bisect_right(starts, at)
-            if 0 < found < len(starts):
-                event_year, begins, ends = first + found - 1, starts[found - 1], starts[found]
-            else:
-                event_year, begins = at.astimezone(zone).year, None
-        totals[event_year] = totals.get(event_year, 0) + value(event)
+        if begins is not None and begins <= at < ends:
+            running += value(event)
+            continue
+        if running is not None:
+            totals[event_year] = totals.get(event_year, 0) + running
+        found = bisect_right(starts, at)
+        if 0 < found < len(starts):
+            event_year, begins, ends = first + found - 1, starts[found - 1], starts[found]
+        else:
+            event_year, begins = at.astimezone(zone).year, None
+        running = value(event)
+    if running is not None:
+        totals[event_year] = totals.get(event_year, 0) + running
     found = []
     for event_year, value in totals.items():
         end = calendar_hold_end(event_year, tiers, zone)
@@ -238,8 +245,7 @@ def decide(stats: TierStats, program: Program) -> TierDecision:
     events = [e for e in stats.events if e.at <= as_of]  # nothing after as_of may qualify
     found, now, span = _WINDOWS[tiers.window](events, as_of, program)
     # Highest tier first; among equals the current period, then the hold that lasts longest.
-    far = datetime.max.replace(tzinfo=UTC)
-    best = max(found, key=lambda q: (_rank(program, q.level), q.current, q.held_until or far))
+    best = max(found, key=lambda q: (_rank(program, q.level), q.current, q.held_until or _FAR))
     level = best.level
     held_until = best.held_until if level is not None and level.threshold > 0 else None
     zone = program.zone

@@ -197,6 +197,11 @@ def _member(customer_id: str | None, email: str | None) -> MemberRef | None:
     return MemberRef(customer_id or None, email or None) if customer_id or email else None
 
 
+@lru_cache(maxsize=1024)  # a catalog has few distinct collection lists
+def _collections(text: str) -> frozenset[str]:
+    return frozenset(c.strip() for c in text.split(";") if c.strip())
+
+
 def _finish(reader: _Reader, builders: dict[str, _OrderBuilder]) -> None:
     for builder in builders.values():
         try:
@@ -209,6 +214,10 @@ def _finish(reader: _Reader, builders: dict[str, _OrderBuilder]) -> None:
 
 class _GenericReader(_Reader):
     required = ("kind", "order_id", "at", "currency")
+
+    def __init__(self, path: str | Path, strict: bool) -> None:
+        super().__init__(path, strict)
+        self.members: dict[tuple[str | None, str | None], MemberRef | None] = {}
 
     def read(self) -> History:
         builders: dict[str, _OrderBuilder] = {}
@@ -237,12 +246,20 @@ class _GenericReader(_Reader):
                 self.bad(line, str(error))
         return self.history
 
+    def _member(self, customer_id: str | None, email: str | None) -> MemberRef | None:
+        # Customers order again and again: one reference each, made once per file.
+        key = (customer_id, email)
+        member = self.members.get(key, self)
+        if member is self:
+            member = self.members[key] = _member(customer_id, email)
+        return member
+
     def _line(self, builders: dict[str, _OrderBuilder], line: int, row: dict[str, str]) -> None:
         order_id = (row.get("order_id") or "").strip()
         if not order_id:
             raise _Skip("order_id is empty")
         currency, at = _currency(row.get("currency")), _at(row.get("at") or "", "at")
-        member = _member(row.get("customer_id"), row.get("email"))
+        member = self._member(row.get("customer_id"), row.get("email"))
         builder = builders.get(order_id)
         if builder is None:
             builder = builders[order_id] = _OrderBuilder(order_id, member, at, currency, line)
@@ -250,7 +267,7 @@ class _GenericReader(_Reader):
             raise _Skip(f"order {order_id}: customer, time or currency differs from its line {builder.first_line}")
         price = _money(row.get("price"), currency, "price")
         discount = (row.get("discount") or "").strip()
-        collections = frozenset(c.strip() for c in (row.get("collections") or "").split(";") if c.strip())
+        collections = _collections(row.get("collections") or "")
         builder.lines.append(LineItem(
             str(len(builder.lines) + 1), _quantity(row.get("quantity")), price,
             discount=_money(discount, currency, "discount") if discount else None,
