@@ -335,7 +335,7 @@ def main() -> None:
         trials = 1 if args.quick else 3
         print(f"(each figure: the median of {trials} trials, ours and raw alternating)", flush=True)
         bench_evaluation(50_000 // scale, trials)
-        bench_simulate(20_000 // scale, workdir)
+        bench_simulate(100_000 // scale, workdir)
         print("SQLite", flush=True)
         bench_sqlite(5_000 // scale, 50_000 // scale, workdir, trials)
         if args.postgres:
