@@ -85,8 +85,13 @@ def year_start(year: int, zone: ZoneInfo) -> datetime:
 
 def calendar_hold_end(year: int, tiers: Tiers, zone: ZoneInfo) -> datetime:
     """When a tier qualified in ``year`` lapses: after all of the next year plus the grace days."""
+    return _hold_end(year, tiers.grace_days, zone)
+
+
+@lru_cache(maxsize=256)  # a decision needs one or two; every decision of a shop needs the same few
+def _hold_end(year: int, grace_days: int, zone: ZoneInfo) -> datetime:
     # Wall-clock arithmetic on the local zone, so the hold ends at local midnight whatever DST does.
-    return year_start(year + 2, zone) + timedelta(days=tiers.grace_days)
+    return year_start(year + 2, zone) + timedelta(days=grace_days)
 
 
 def rolling_segments(
@@ -232,6 +237,12 @@ def _json(value: Amount) -> int | str:
     return value if isinstance(value, int) else str(value)
 
 
+@lru_cache(maxsize=1024)  # holds end on a few dates (calendar years); rolling ones vary more
+def _local_text(moment: datetime, zone: ZoneInfo) -> str:
+    """``moment`` in the program's zone, ISO 8601 (its first ten characters: the local date)."""
+    return moment.astimezone(zone).isoformat()
+
+
 def decide(stats: TierStats, program: Program) -> TierDecision:
     """The tier held at ``stats.as_of``: the highest tier any still-held period earned."""
     tiers = program.tiers
@@ -257,7 +268,7 @@ def decide(stats: TierStats, program: Program) -> TierDecision:
         else:
             reason = f"qualified: {_amount(tiers.metric, now, program.program.currency)} {span}"
     else:
-        until = held_until.astimezone(zone).date().isoformat() if held_until is not None else "further notice"
+        until = _local_text(held_until, zone)[:10] if held_until is not None else "further notice"
         reason = f"held from {best.period} until {until}"
     inputs: dict[str, Any] = {
         "metric": tiers.metric,
@@ -266,7 +277,7 @@ def decide(stats: TierStats, program: Program) -> TierDecision:
         "window": tiers.window,
         "period": best.period,
         "threshold": str(level.threshold) if level is not None else None,
-        "held_until": held_until.astimezone(zone).isoformat() if held_until is not None else None,
+        "held_until": _local_text(held_until, zone) if held_until is not None else None,
     }
     return TierDecision(level.id if level is not None else None, reason, inputs)
 

@@ -337,10 +337,13 @@ class SimulatedBooks:
         if not keys:
             return TierStats(as_of=as_of, clawback=clawback)
         if as_of != self.lookback_as_of:  # one lookback for a night's whole re-tier
-            self.lookback_as_of, self.lookback = as_of, tiering.lookback(self.program, as_of)
+            # In UTC like every key: comparing with a time in the program's zone costs a zone lookup.
+            after = tiering.lookback(self.program, as_of)
+            self.lookback_as_of, self.lookback = as_of, after and after.astimezone(UTC)
         after = self.lookback
-        first = 0 if after is None else bisect_right(keys, (after, _LAST))
-        last = bisect_right(keys, (as_of, _LAST))
+        # Mostly every event counts: none is older than the lookback, none after as_of.
+        first = 0 if after is None or keys[0][0] > after else bisect_right(keys, (after, _LAST))
+        last = len(keys) if keys[-1][0] <= as_of else bisect_right(keys, (as_of, _LAST))
         return TierStats(as_of=as_of, events=tuple(account.events[first:last]), clawback=clawback)
 
     def _reevaluate(self, account: Account, as_of: datetime, clawback: bool = False) -> None:
