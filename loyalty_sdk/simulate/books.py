@@ -29,11 +29,20 @@ from typing import Any
 from attrs import define, field
 
 from loyalty_sdk.core import clawback, tiering
-from loyalty_sdk.core.engine import Engine
-from loyalty_sdk.core.errors import OrderNotFound
+from loyalty_sdk.core.engine import Engine, order_fingerprint, payload_hash
+from loyalty_sdk.core.errors import IdempotencyConflict, OrderNotFound
 from loyalty_sdk.core.ledger import Draw, plan_draws
-from loyalty_sdk.core.models import Cancellation, Member, MemberRef, Order, QualifyingEvent, Refund, TierStats
+from loyalty_sdk.core.models import (
+    Cancellation,
+    Member,
+    MemberRef,
+    Order,
+    QualifyingEvent,
+    Refund,
+    TierStats,
+)
 from loyalty_sdk.core.money import MINOR_UNITS
+from loyalty_sdk.core.orders import cancellation_key, refund_key
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import Program
 
@@ -96,6 +105,7 @@ class Account:
 class Earned:
     """An order's earn, as ``orders._earned`` reads it back for a refund or cancellation."""
 
+    order: Order
     member_id: int
     transaction: int
     points: int
@@ -167,6 +177,8 @@ class SimulatedBooks:
         self.accounts: list[Account] = []
         self.by_ref: dict[MemberRef, Account] = {}
         self.earned: dict[str, Earned] = {}
+        # Take-backs by idempotency key: the payload hash, so a second report is a replay.
+        self.taken: dict[str, str] = {}
         self.tier_changes: list[tuple[int, str | None, str | None, datetime, str]] = []
         self.last_transaction = 0
         self.last_lot = 0
@@ -197,6 +209,10 @@ class SimulatedBooks:
     # -- orders: ``orders.record_order`` and ``credits`` ----------------------------------------
 
     def record_order(self, order: Order) -> int:
+        if order.order_id in self.earned:
+            self._replay(f"order:{order.order_id}:earn", order_fingerprint(self.earned[order.order_id].order),
+                         order_fingerprint(order))
+            return 0
         account = self.by_ref[order.member]
         member = account.member(self.shop_id)
         evaluation = self.rules.evaluate_order(order, member)
@@ -221,7 +237,7 @@ class SimulatedBooks:
         qualifying = c.points if not c.pending else 0
         self._qualify(account, at, txn, qualifying, c.tier_spend_minor, c.tier_orders)
         record = c.order
-        self.earned[order.order_id] = Earned(account.id, txn, c.points, record.currency, record.eligible_minor,
+        self.earned[order.order_id] = Earned(order, account.id, txn, c.points, record.currency, record.eligible_minor,
                                              c.detail, lot)
         if qualifying > 0:
             # Points available at once count toward tiers at once.
@@ -262,6 +278,8 @@ class SimulatedBooks:
     # -- refunds and cancellations: ``orders.record_refund``, ``record_cancellation``, ``take_back``
 
     def record_refund(self, refund: Refund) -> int:
+        if self._replayed(refund_key(refund.refund_id), payload_hash(refund)):
+            return 0
         earned = self._earned(refund.order_id)
         self.counts["refunds"] += 1
         previous = earned.previous
@@ -275,6 +293,8 @@ class SimulatedBooks:
                                clawback.state_detail(plan.refunded, before), spend, 0)
 
     def record_cancellation(self, cancellation: Cancellation) -> int:
+        if self._replayed(cancellation_key(cancellation.order_id), payload_hash(cancellation.order_id)):
+            return 0
         earned = self._earned(cancellation.order_id)
         self.counts["cancellations"] += 1
         previous = earned.previous
@@ -284,6 +304,20 @@ class SimulatedBooks:
             spend = 0
         return self._take_back(earned, clawback.plan_cancel(earned.points, already), "cancel",
                                cancellation.cancelled_at.astimezone(UTC), {}, spend, -1)
+
+    def _replayed(self, key: str, payload: str) -> bool:
+        """``ledger.replay_or_conflict``: a key seen before is a replay, or with another payload a conflict."""
+        if key in self.taken:
+            self._replay(key, self.taken[key], payload)
+            return True
+        self.taken[key] = payload
+        return False
+
+    @staticmethod
+    def _replay(key: str, first: str, again: str) -> None:
+        if first != again:
+            raise IdempotencyConflict(f"idempotency key {key!r} was already used for a different payload",
+                                      field="idempotency_key", value=key)
 
     def _earned(self, order_id: str) -> Earned:
         earned = self.earned.get(order_id)

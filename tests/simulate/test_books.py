@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from loyalty_sdk.core.errors import IdempotencyConflict
 from loyalty_sdk.core.ledger import stored
-from loyalty_sdk.core.models import Cancellation
+from loyalty_sdk.core.models import Cancellation, Refund
+from loyalty_sdk.core.money import Money
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import load_program
 from loyalty_sdk.core.storage import entries, lots, members, tier_changes
@@ -201,3 +203,22 @@ def test_the_aging_window_finds_who_a_scan_of_every_event_finds(nights) -> None:
         low, high = low + low_step, max(high + high_step, low + low_step)
         scan = {member_id for day, member_id in posted if low < day <= high}
         assert window.members(base + timedelta(days=low), base + timedelta(days=high)) == scan
+
+
+def test_a_report_twice_counts_once_and_a_reused_id_is_refused(generic_csv, loyalty_at, clock) -> None:
+    # The same order, refund and cancellation reported twice, as a platform export may hold
+    # them: the books count each once, as the ledger's idempotency keys do.
+    program = load_program()
+    history = _history(generic_csv, seed=5)
+    once = _in_memory(program, history)[1]
+    history.orders.append(history.orders[3])
+    history.refunds.append(history.refunds[0])
+    history.cancellations.append(history.cancellations[0])
+    twice = _in_memory(program, history)[1]
+    assert twice == once == _live(loyalty_at, clock, program, history)
+    # A refund id reused for another amount is a conflict, as on the live ledger.
+    first = history.refunds[0]
+    history.refunds.append(Refund(first.refund_id, first.order_id, first.refunded_at + timedelta(hours=1),
+                                  amount=Money(Decimal("1.00"), "USD")))
+    with pytest.raises(IdempotencyConflict, match=first.refund_id):
+        _in_memory(program, history)
