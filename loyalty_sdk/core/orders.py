@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
@@ -138,7 +138,7 @@ def _lock_then_replay(books: Books, conn: Connection, member_id: int, key: str, 
     return ledger.replay_or_conflict(conn, books.shop_id, key, payload)
 
 
-def _settled(previous: list[Any]) -> int:
+def settled(previous: Iterable[Any]) -> int:
     """Points of the order already dealt with: taken back, or written off (forgiven for good)."""
     return sum(-p.points + int((p.detail or {}).get("written_off", 0)) for p in previous)
 
@@ -231,7 +231,7 @@ def record_refund(books: Books, refund: Refund) -> ClawbackResult:
         if replay is not None:
             return ClawbackResult(refund.order_id, replay.member_id, -replay.points, 0, replay.transaction_id, True)
         previous = _previous(conn, books.shop_id, earned.transaction_id)
-        already = _settled(previous)
+        already = settled(previous)
         if any(p.kind == "cancel" for p in previous):
             # Nothing left to take, but the refund is recorded so a redelivery says "replayed".
             return take_back(
@@ -269,7 +269,7 @@ def record_cancellation(books: Books, cancellation: Cancellation) -> ClawbackRes
             return ClawbackResult(cancellation.order_id, replay.member_id, -replay.points, 0, replay.transaction_id,
                                   True)
         previous = _previous(conn, books.shop_id, earned.transaction_id)
-        already = _settled(previous)
+        already = settled(previous)
         # What refunds already took off the spend that qualified for tiers.
         spend = earned.eligible_minor + sum(p.tier_spend_minor for p in previous)
         if earned.currency != books.program.program.currency:

@@ -10,11 +10,13 @@ microseconds of SQL per posting. Here the same postings are plain Python on the 
   ``ledger.plan_draws``: the rules are the core's, only the bookkeeping is here;
 - lots, balances, lifetime points and qualifying events move as ``credits``, ``orders.take_back``
   and ``jobs`` move them (each method names the core function it follows);
-- no idempotency keys, outbox, audit or notification: a simulation reaches no one.
+- orders, refunds and cancellations keep their idempotency keys, so a report twice counts once;
+  there is no outbox, audit trail or notification: a simulation reaches no one.
 
-``tests/simulate/test_books.py`` replays histories through these books and through the SQLite
-ledger (every order alone, ``run_all`` every midnight) and requires the same members, balances,
-tier changes and totals, over every expiry mode, tier window and tier metric.
+``tests/simulate/test_books.py`` replays histories through these books and through the live
+facade (one event at a time, ``run_jobs`` every midnight) and requires the same balances, lots,
+tier changes and totals, over every expiry mode, tier window and metric and both clawback
+policies.
 """
 
 from __future__ import annotations
