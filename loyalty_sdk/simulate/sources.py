@@ -20,6 +20,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from loyalty_sdk.core import collector
 from loyalty_sdk.core.errors import InvalidInput, LoyaltyError
 from loyalty_sdk.core.models import Cancellation, LineItem, MemberRef, Order, Refund
 from loyalty_sdk.core.money import Money
@@ -74,6 +75,13 @@ def read_history(path: str | Path, format: str = "generic", *, strict: bool = Fa
     if format not in FORMATS:
         raise InvalidInput(f"unknown order file format {format!r}; choose one of {', '.join(FORMATS)}",
                            field="format", value=format)
+    # Millions of small objects that form no cycles: with the collector running, every full
+    # pass would walk all that was read so far (see ``collector``).
+    with collector.paused():
+        return _read(path, format, strict)
+
+
+def _read(path: str | Path, format: str, strict: bool) -> History:
     if format == "woocommerce":
         from loyalty_sdk.simulate.woocommerce import read_woocommerce
 
