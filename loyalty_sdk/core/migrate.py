@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 
@@ -28,12 +29,25 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# A PostgreSQL advisory lock key of our own ("loyalty" in ASCII): upgrades of one database wait
+# for each other.
+MIGRATION_LOCK = 0x6C6F79616C7479
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Bring the database to ``revision``; a no-op when it is already there."""
+    """Bring the database to ``revision``; a no-op when it is already there.
+
+    Every process that opens the books upgrades first, so the workers of one deploy start
+    together. On PostgreSQL they take turns under a transaction-scoped advisory lock, and each
+    later one reads the revision the first committed and has nothing left to do (without it,
+    the second would create the same tables again and fail). SQLite's write lock, taken when
+    the transaction begins, does the same there."""
     if revision == "head" and current(engine) == head():
         return head()
     config = alembic_config()
     with engine.execution_options(loyalty_write=True).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     return current(engine)

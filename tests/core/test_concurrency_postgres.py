@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from loyalty_sdk.core import migrate
 from loyalty_sdk.core.errors import InsufficientPoints
 from loyalty_sdk.core.models import Activity, MemberRef
-from loyalty_sdk.core.storage import tier_changes
+from loyalty_sdk.core.storage import open_engine, tier_changes
 from loyalty_sdk.facade import Loyalty
 from loyalty_sdk.testing import Clock
 
@@ -100,6 +101,21 @@ def _run_jobs(loyalty: Loyalty, as_of: Any) -> dict[str, Any]:
     return {"report": report.as_dict()}
 
 
+def _upgrade(url: str, barrier: Any) -> dict[str, Any]:
+    """Open an engine on an empty schema, wait for the others, then bring it up to date, as
+    every process of a deploy does on start."""
+    outcome: dict[str, Any] = {"errors": []}
+    engine = open_engine(url)
+    try:
+        barrier.wait(timeout=TIMEOUT)
+        outcome["revision"] = migrate.upgrade(engine)
+    except Exception:  # noqa: BLE001
+        outcome["errors"].append(traceback.format_exc())
+    finally:
+        engine.dispose()
+    return outcome
+
+
 TASKS = {
     "redeem": _redeem,
     "redeem_with_key": _redeem_with_key,
@@ -142,6 +158,20 @@ def shop(postgres_url, clock):
 
 
 # -- the tests ---------------------------------------------------------------------------------
+
+
+def test_processes_starting_together_on_an_empty_database_upgrade_it_once(postgres_url, workers):
+    pool, manager = workers
+    barrier = manager.Barrier(PROCESSES)
+    outcomes = [future.result(timeout=TIMEOUT) for future in
+                [pool.submit(_upgrade, postgres_url, barrier) for _ in range(PROCESSES)]]
+    errors = [error for outcome in outcomes for error in outcome["errors"]]
+    assert not errors, "\n".join(errors)
+    assert [outcome["revision"] for outcome in outcomes] == [migrate.head()] * PROCESSES
+    # One set of tables, usable at once.
+    with Loyalty(postgres_url, concurrency_program(), entry_points=False) as loyalty:
+        loyalty.enroll("c1")
+        assert loyalty.doctor()["ok"]
 
 
 def test_concurrent_redemptions_never_overdraw(shop, postgres_url, workers):
