@@ -427,6 +427,10 @@ from loyalty_sdk.referral_commands import referrals_app  # noqa: E402
 
 app.add_typer(referrals_app, name="referrals")
 
+from loyalty_sdk.messages.commands import messages_app  # noqa: E402
+
+app.add_typer(messages_app, name="messages")
+
 from loyalty_sdk.imports.commands import register as _register_import_commands  # noqa: E402
 
 _register_import_commands(app)

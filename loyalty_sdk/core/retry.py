@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 
 
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> timedelta:
@@ -43,4 +43,27 @@ def claim_due(engine: Engine, table: Table, now: datetime, lease: timedelta, lim
     return sorted(claimed, key=lambda row: row.id)
 
 
-__all__ = ["backoff", "claim_due"]
+def status_counts(conn: Connection, table: Table, statuses: Sequence[str], *,
+                  shop_id: str | None = None) -> dict[str, int]:
+    """Rows of a retry queue per status (every status named, zero included), of every shop or of one."""
+    query = select(table.c.status, func.count()).group_by(table.c.status)
+    if shop_id is not None:
+        query = query.where(table.c.shop_id == shop_id)
+    return {status: 0 for status in statuses} | {status: n for status, n in conn.execute(query).all()}
+
+
+def revive(engine: Engine, table: Table, ids: Sequence[int] | None, now: datetime, *, shop_id: str | None = None,
+           **reset: Any) -> int:
+    """Put a retry queue's dead rows (all of them, or those named; of one shop or every shop)
+    back in the queue, due at once with their attempts reset, and ``reset`` the table's own
+    columns of an attempt. Returns how many."""
+    c = table.c
+    condition = and_(c.status == "dead", *([c.shop_id == shop_id] if shop_id else []))
+    if ids is not None:
+        condition = and_(condition, c.id.in_(list(ids)))
+    with engine.execution_options(loyalty_write=True).begin() as conn:
+        return conn.execute(update(table).where(condition).values(
+            status="pending", attempts=0, next_attempt_at=now, claimed_until=None, **reset)).rowcount
+
+
+__all__ = ["backoff", "claim_due", "revive", "status_counts"]

@@ -15,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from loyalty_sdk.core.books import HotConnections
 from loyalty_sdk.core.errors import InvalidInput
 from loyalty_sdk.core.ledger import Raw, stored, to_json, utc
+from loyalty_sdk.core.retry import revive, status_counts
 from loyalty_sdk.core.storage import inbox
 from loyalty_sdk.server.platforms import Accepted, Delivery
 
@@ -153,13 +154,7 @@ def fail(engine: Engine, delivery: Delivery, worker: str, now: datetime, error: 
 
 def retry(engine: Engine, ids: Sequence[int] | None, now: datetime, *, shop_id: str | None = None) -> int:
     """Put dead deliveries back in the queue (all of them, or those named), attempts reset."""
-    condition = and_(inbox.c.status == DEAD, *([inbox.c.shop_id == shop_id] if shop_id else []))
-    if ids is not None:
-        condition = and_(condition, inbox.c.id.in_(list(ids)))
-    with _write(engine) as conn:
-        return conn.execute(update(inbox).where(condition).values(
-            status=PENDING, attempts=0, next_attempt_at=utc(now), processed_at=None, claimed_by=None,
-            claimed_until=None)).rowcount
+    return revive(engine, inbox, ids, utc(now), shop_id=shop_id, processed_at=None, claimed_by=None)
 
 
 def scrub(engine: Engine, shop_id: str, needles: Sequence[str], also: int | None = None) -> int:
@@ -208,11 +203,7 @@ def show(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
 
 def counts(conn: Connection, *, shop_id: str | None = None) -> dict[str, int]:
     """Deliveries per status, of every shop or of one."""
-    query = select(inbox.c.status, func.count()).group_by(inbox.c.status)
-    if shop_id is not None:
-        query = query.where(inbox.c.shop_id == shop_id)
-    rows = conn.execute(query).all()
-    return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
+    return status_counts(conn, inbox, STATUSES, shop_id=shop_id)
 
 
 def _public(row: Mapping[str, Any]) -> dict[str, Any]:

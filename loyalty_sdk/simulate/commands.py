@@ -43,7 +43,7 @@ def simulate_command(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report here.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Replay historical orders and refunds through programs on a throwaway ledger and compare the books."""
+    """Replay historical orders and refunds through programs on books in memory and compare them."""
     from loyalty_sdk.cli import parse_as_of
 
     try:
