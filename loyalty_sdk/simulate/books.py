@@ -26,7 +26,7 @@ from bisect import bisect_right
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from attrs import define, field
 
@@ -44,7 +44,7 @@ from loyalty_sdk.core.models import (
     TierStats,
 )
 from loyalty_sdk.core.money import MINOR_UNITS
-from loyalty_sdk.core.orders import cancellation_key, refund_key
+from loyalty_sdk.core.orders import cancellation_key, refund_key, settled
 from loyalty_sdk.core.plugin_host import PluginHost
 from loyalty_sdk.core.program import Program
 
@@ -103,6 +103,15 @@ class Account:
         return sorted((lot for lot in self.lots if lot.status == status and lot.remaining > 0), key=Lot.draw_key)
 
 
+class TakeBack(NamedTuple):
+    """A refund's or cancellation's transaction, as a later one reads it."""
+
+    kind: str
+    points: int
+    detail: dict[str, Any]
+    tier_spend_minor: int
+
+
 @define(slots=True)
 class Earned:
     """An order's earn, as ``orders._earned`` reads it back for a refund or cancellation."""
@@ -115,8 +124,8 @@ class Earned:
     eligible_minor: int
     detail: dict[str, Any]
     lot: Lot | None
-    # The take-backs that refer to it: (kind, points, detail, tier spend in minor units).
-    previous: list[tuple[str, int, dict[str, Any], int]] = field(factory=list)
+    # The take-backs that refer to it, as ``orders._previous`` reads them.
+    previous: list[TakeBack] = field(factory=list)
 
 
 def entry_tier(program: Program, host: PluginHost) -> str | None:
@@ -285,10 +294,10 @@ class SimulatedBooks:
         earned = self._earned(refund.order_id)
         self.counts["refunds"] += 1
         previous = earned.previous
-        if any(kind == "cancel" for kind, *_ in previous):
+        if any(p.kind == "cancel" for p in previous):
             return self._take_back(earned, 0, "clawback", refund.refunded_at.astimezone(UTC), {}, 0, 0)
-        already = sum(-points + int(detail.get("written_off", 0)) for _, points, detail, _ in previous)
-        before = clawback.refunded_so_far(detail for _, _, detail, _ in previous)
+        already = settled(previous)
+        before = clawback.refunded_so_far(p.detail for p in previous)
         plan = clawback.plan_refund(earned.detail, before, already, earned.points, refund, earned.currency)
         spend = plan.spend_minor if earned.currency == self.program.program.currency else 0
         return self._take_back(earned, plan.points, "clawback", refund.refunded_at.astimezone(UTC),
@@ -300,8 +309,8 @@ class SimulatedBooks:
         earned = self._earned(cancellation.order_id)
         self.counts["cancellations"] += 1
         previous = earned.previous
-        already = sum(-points + int(detail.get("written_off", 0)) for _, points, detail, _ in previous)
-        spend = earned.eligible_minor + sum(spent for *_, spent in previous)
+        already = settled(previous)
+        spend = earned.eligible_minor + sum(p.tier_spend_minor for p in previous)
         if earned.currency != self.program.program.currency:
             spend = 0
         return self._take_back(earned, clawback.plan_cancel(earned.points, already), "cancel",
@@ -353,8 +362,8 @@ class SimulatedBooks:
         account.lifetime_points -= taken
         account.clawed_back += taken
         txn = self._transaction()
-        earned.previous.append((kind, -taken, {**detail, "written_off": written_off, "negative": negative},
-                                -spend_minor))
+        earned.previous.append(TakeBack(kind, -taken, {**detail, "written_off": written_off, "negative": negative},
+                                        -spend_minor))
         self._qualify(account, tier_at, txn, -(from_available + negative), -spend_minor, orders_delta)
         if taken or spend_minor or orders_delta:
             self._reevaluate(account, at, clawback=True)

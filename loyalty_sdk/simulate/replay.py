@@ -180,7 +180,8 @@ def simulate(program: Program, history: History, *, redemption_rate: Decimal = D
     return _figures(books, monthly, guests, events, orders, redemption_rate)
 
 
-def replay_books(books: SimulatedBooks, events: Sequence[Event], progress: Progress | None = None) -> list[dict[str, Any]]:
+def replay_books(books: SimulatedBooks, events: Sequence[Event],
+                 progress: Progress | None = None) -> list[dict[str, Any]]:
     """Post ``events`` (from :func:`plan`) to ``books``; the tier counts at each month's start."""
     monthly: list[dict[str, Any]] = []
     total = sum(1 for event in events if event.kind == "order")
