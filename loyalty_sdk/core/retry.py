@@ -53,12 +53,12 @@ def status_counts(conn: Connection, table: Table, statuses: Sequence[str], *,
 
 
 def revive(engine: Engine, table: Table, ids: Sequence[int] | None, now: datetime, *, shop_id: str | None = None,
-           **reset: Any) -> int:
-    """Put a retry queue's dead rows (all of them, or those named; of one shop or every shop)
-    back in the queue, due at once with their attempts reset, and ``reset`` the table's own
-    columns of an attempt. Returns how many."""
+           where: Sequence[Any] = (), **reset: Any) -> int:
+    """Put a retry queue's dead rows (all of them, or those named; of one shop or every shop;
+    those ``where`` selects) back in the queue, due at once with their attempts reset, and
+    ``reset`` the table's own columns of an attempt. Returns how many."""
     c = table.c
-    condition = and_(c.status == "dead", *([c.shop_id == shop_id] if shop_id else []))
+    condition = and_(c.status == "dead", *([c.shop_id == shop_id] if shop_id else []), *where)
     if ids is not None:
         condition = and_(condition, c.id.in_(list(ids)))
     with engine.execution_options(loyalty_write=True).begin() as conn:

@@ -299,6 +299,24 @@ def webhooks_list(
                   *(e["deliveries"][status] for status in ("pending", "done", "dead"))) for e in endpoints))
 
 
+@webhooks_app.command("retry")
+def webhooks_retry(
+    endpoint: Annotated[int | None, typer.Option(help="Only this endpoint's deliveries.")] = None,
+    shop: Annotated[str | None, typer.Option(help="Only this shop's endpoints.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send dead deliveries again (every endpoint's, or one's): once the endpoint is back."""
+    from loyalty_sdk.core.books import system_clock
+    from loyalty_sdk.server import outbound
+
+    with _database() as engine:
+        count = outbound.retry(engine, system_clock(), endpoint_id=endpoint, shop_id=shop)
+    if as_json:
+        print_json({"retried": count})
+    else:
+        stdout().print(f"{count} deliver{'y' if count == 1 else 'ies'} back in the queue")
+
+
 # -- shops: the custom platform's webhook secret ----------------------------------------------
 
 

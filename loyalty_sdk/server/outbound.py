@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from loyalty_sdk.core.errors import InvalidInput, ShopNotFound
 from loyalty_sdk.core.ledger import stored, utc
-from loyalty_sdk.core.retry import backoff, claim_due
+from loyalty_sdk.core.retry import backoff, claim_due, revive
 from loyalty_sdk.core.storage import outbox, shops, webhook_deliveries, webhook_endpoints
 from loyalty_sdk.server.custom import sign
 
@@ -86,6 +86,19 @@ def list_endpoints(engine: Engine, shop_id: str | None = None) -> list[dict[str,
                  "created_at": stored(row.created_at), "disabled": row.disabled_at is not None,
                  "deliveries": {status: tallies.get(row.id, {}).get(status, 0) for status in ("pending", "done", "dead")}}
                 for row in conn.execute(query)]
+
+
+def retry(engine: Engine, now: datetime, *, endpoint_id: int | None = None, shop_id: str | None = None) -> int:
+    """Put dead deliveries (of one endpoint, or of a shop's endpoints, or all) back in the
+    queue, due at once with their attempts reset; the event id stays, so a receiver that
+    dedupes on it sees a retry, not a new event."""
+    where = []
+    if endpoint_id is not None:
+        where.append(webhook_deliveries.c.endpoint_id == endpoint_id)
+    if shop_id is not None:
+        where.append(webhook_deliveries.c.endpoint_id.in_(
+            select(webhook_endpoints.c.id).where(webhook_endpoints.c.shop_id == shop_id)))
+    return revive(engine, webhook_deliveries, None, utc(now), where=where)
 
 
 # Ids are handed out when an event is written, but the events become visible when their
@@ -225,4 +238,4 @@ class Sender:
 
 
 __all__ = ["KINDS", "Dispatched", "Sender", "add_endpoint", "dispatch", "endpoint_secret", "event_document", "fan_out",
-           "list_endpoints"]
+           "list_endpoints", "retry"]

@@ -72,6 +72,12 @@ def test_a_bad_endpoint_is_refused_naming_what_is_wrong(env):
                                "--kind", "everything"], env), "everything")
 
 
+def test_webhooks_retry_with_nothing_dead_retries_nothing(env):
+    assert as_json(invoke(["webhooks", "retry", "--json"], env)) == {"retried": 0}
+    assert as_json(invoke(["webhooks", "retry", "--endpoint", "7", "--shop", "north.example", "--json"], env)) == \
+        {"retried": 0}
+
+
 def test_inbox_retry_needs_ids_or_all(env):
     assert_clean_error(invoke(["inbox", "retry"], env), "--all")
     assert as_json(invoke(["inbox", "retry", "--all", "--json"], env)) == {"retried": 0}

@@ -133,6 +133,28 @@ def test_an_endpoint_that_keeps_failing_ends_dead(runtime, receiver, client, clo
     assert listed["deliveries"] == {"pending": 0, "done": 0, "dead": 1}
 
 
+def test_dead_deliveries_sent_again_reach_the_endpoint_once_with_their_event_id(runtime, receiver, client, clock):
+    down = outbound.add_endpoint(runtime.db, SHOP, receiver.url, [], runtime.now())
+    other = outbound.add_endpoint(runtime.db, SHOP, "http://127.0.0.1:9/nowhere", [], runtime.now())
+    earn(runtime, "1001")
+    receiver.answers = [500] * 3
+    for _ in range(3):
+        send(runtime, client, max_attempts=3)
+        clock.advance(hours=1)
+    assert {e["id"]: e["deliveries"]["dead"] for e in outbound.list_endpoints(runtime.db, SHOP)} == \
+        {down["id"]: 1, other["id"]: 1}
+    first_id = receiver.events()[0]["id"]
+    # Only the endpoint that is back: the other one stays dead.
+    assert outbound.retry(runtime.db, runtime.now(), endpoint_id=down["id"]) == 1
+    assert outbound.retry(runtime.db, runtime.now(), shop_id="elsewhere.example") == 0
+    assert send(runtime, client, max_attempts=3).delivered == 1
+    assert send(runtime, client, max_attempts=3).delivered == 0
+    assert [event["id"] for event in receiver.events()] == [first_id] * 4  # three failures, then once
+    listed = {e["id"]: e["deliveries"] for e in outbound.list_endpoints(runtime.db, SHOP)}
+    assert listed[down["id"]] == {"pending": 0, "done": 1, "dead": 0}
+    assert listed[other["id"]] == {"pending": 0, "done": 0, "dead": 1}
+
+
 def test_an_endpoint_can_take_only_some_kinds(runtime, receiver, client):
     outbound.add_endpoint(runtime.db, SHOP, receiver.url, ["tier_changed"], runtime.now())
     earn(runtime, "1001")
