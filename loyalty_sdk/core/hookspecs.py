@@ -384,7 +384,9 @@ def loyalty_channels() -> Sequence[Channel] | None:
         :class:`~loyalty_sdk.messages.Message` (recipient, subject, text and HTML bodies,
         locale, data). ``send`` raising :class:`~loyalty_sdk.messages.Undeliverable` skips the
         message for good (no address, say); any other exception retries it later with backoff.
-        Members without marketing consent are never handed marketing messages.
+        Members without marketing consent are never handed marketing messages. A channel may
+        also have ``close()``: it is called after each batch of sends, to let go of a
+        connection the batch shared.
 
     Example: text messages through an SMS gateway::
 

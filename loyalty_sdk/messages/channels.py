@@ -78,7 +78,10 @@ class Channel(Protocol):
 
 
 class SmtpChannel:
-    """E-mail through an SMTP server: text and HTML alternatives, STARTTLS unless turned off."""
+    """E-mail through an SMTP server: text and HTML alternatives, STARTTLS unless turned off.
+
+    One connection carries a whole batch (a hundred reminders are one handshake and one login,
+    not a hundred, which mail providers also rate-limit); ``close`` ends it after the batch."""
 
     name = "email"
 
@@ -90,6 +93,7 @@ class SmtpChannel:
         self.username = settings.smtp_username
         self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         self.starttls = settings.smtp_starttls
+        self._smtp: smtplib.SMTP | None = None
 
     def enabled(self, shop_id: str) -> bool:
         return True
@@ -106,12 +110,42 @@ class SmtpChannel:
         mail["X-Loyalty-Message-Kind"] = message.kind
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
-        with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(mail)
+        reused = self._smtp is not None
+        try:
+            self._connection().send_message(mail)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+            # The server dropped a connection that sat idle since the last message, before this
+            # one was taken: once more on a fresh connection.
+            self._connection().send_message(mail)
+        except Exception:
+            self.close()  # whatever state the failure left it in, the next message starts afresh
+            raise
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+            try:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+            except Exception:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def close(self) -> None:
+        """End the batch's connection (a no-op without one)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
 
 
 class WebhookChannel:

@@ -122,35 +122,52 @@ def send(db: Engine, shop: ShopContext, enabled: Mapping[str, Channel], now: dat
                         (m.channel, m.kind, m.member_id, m.outbox_id, m.message_key, m.attempts),
                         where=(m.shop_id == shop.shop_id,))
     counts = {"sent": 0, "skipped": 0, "retried": 0, "dead": 0}
-    for row in claimed:
-        values: dict[str, Any] = {"claimed_until": None}
-        try:
-            channel = enabled.get(row.channel)
-            if channel is None:
-                raise Undeliverable(f"channel {row.channel!r} is not enabled for this shop")
-            with db.connect() as conn:
-                message = compose(conn, shop, row)
-            channel.send(message)
-        except Undeliverable as why:
-            values.update(status="skipped", last_error=str(why)[:2000])
-            counts["skipped"] += 1
-        except Exception as error:  # noqa: BLE001 - a channel failing is retried, whatever it raised
-            failure = f"{type(error).__name__}: {error}"[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                values.update(status="dead", last_error=failure)
-                counts["dead"] += 1
-                log.warning("message %s on %s dead after %d attempts: %s", row.message_key, row.channel,
-                            row.attempts, failure)
-            else:
-                values.update(last_error=failure,
-                              next_attempt_at=now + backoff(row.attempts, BACKOFF_BASE, BACKOFF_CAP, rng))
-                counts["retried"] += 1
-        else:
-            values.update(status="sent", sent_at=now, last_error=None)
-            counts["sent"] += 1
-        with _write(db) as conn:
-            conn.execute(update(member_messages).where(m.id == row.id).values(values))
+    try:
+        for row in claimed:
+            _send_one(db, shop, enabled, row, now, counts, rng)
+    finally:
+        # Channels that hold a connection for the batch (SMTP) may let it go now.
+        for name, channel in enabled.items():
+            close = getattr(channel, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - the outcomes are recorded; a failed goodbye changes none
+                    log.warning("closing the %s channel failed", name, exc_info=True)
     return counts
+
+
+def _send_one(db: Engine, shop: ShopContext, enabled: Mapping[str, Channel], row: Any, now: datetime,
+              counts: dict[str, int], rng: random.Random | None) -> None:
+    """Send one claimed message and record its outcome (counted in ``counts``)."""
+    m = member_messages.c
+    values: dict[str, Any] = {"claimed_until": None}
+    try:
+        channel = enabled.get(row.channel)
+        if channel is None:
+            raise Undeliverable(f"channel {row.channel!r} is not enabled for this shop")
+        with db.connect() as conn:
+            message = compose(conn, shop, row)
+        channel.send(message)
+    except Undeliverable as why:
+        values.update(status="skipped", last_error=str(why)[:2000])
+        counts["skipped"] += 1
+    except Exception as error:  # noqa: BLE001 - a channel failing is retried, whatever it raised
+        failure = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            values.update(status="dead", last_error=failure)
+            counts["dead"] += 1
+            log.warning("message %s on %s dead after %d attempts: %s", row.message_key, row.channel,
+                        row.attempts, failure)
+        else:
+            values.update(last_error=failure,
+                          next_attempt_at=now + backoff(row.attempts, BACKOFF_BASE, BACKOFF_CAP, rng))
+            counts["retried"] += 1
+    else:
+        values.update(status="sent", sent_at=now, last_error=None)
+        counts["sent"] += 1
+    with _write(db) as conn:
+        conn.execute(update(member_messages).where(m.id == row.id).values(values))
 
 
 def compose(conn: Connection, shop: ShopContext, row: Any) -> Message:

@@ -31,9 +31,11 @@ class Inbox:
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], Any]] = []
+        self.peers: list[Any] = []  # the client address of each message: one per connection used
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
         self.received.append((list(envelope.rcpt_tos), parse(envelope.original_content or envelope.content)))
+        self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[Any]:

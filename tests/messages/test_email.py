@@ -3,9 +3,13 @@ in which language, and that nothing is sent twice, even across an SMTP outage.""
 
 from __future__ import annotations
 
+import pytest
+
 from loyalty_sdk.core import tenancy
 from loyalty_sdk.core.models import Activity, MemberRef
+from loyalty_sdk.messages.channels import Message, SmtpChannel
 from loyalty_sdk.server.scheduler import Scheduler
+from loyalty_sdk.settings import Settings
 
 from . import SHOP, bodies, buy, join
 
@@ -134,3 +138,34 @@ def test_an_smtp_outage_is_retried_later_and_mailed_once(make_runtime, smtp_serv
     clock.advance(hours=7)
     scheduler.run_once()
     assert smtp_server.inbox.subjects("ida@example.com") == ["You earned 40 points with Northwind Rewards"]
+
+
+def test_a_batch_of_messages_shares_one_smtp_connection(runtime, smtp_server, run_scheduler):
+    loyalty = runtime.loyalty(SHOP)
+    for customer in ("ada", "bea", "cyd"):
+        join(loyalty, customer)
+        buy(loyalty, customer, 40, f"o-{customer}")
+    run_scheduler()
+    assert len(smtp_server.inbox.received) == 3
+    assert len(set(smtp_server.inbox.peers)) == 1  # one handshake for the batch, not one per mail
+
+
+def _message(number: int) -> Message:
+    return Message(key=f"k{number}", shop_id=SHOP, kind="points_posted", category="transactional", member_id=1,
+                   to="ada@example.com", name="Ada", customer_id="ada", locale="en", subject=f"mail {number}",
+                   text="hello", html="<p>hello</p>")
+
+
+def test_a_connection_the_server_dropped_between_two_sends_is_opened_again(smtp_server):
+    channel = SmtpChannel(Settings(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_starttls=False))
+    channel.send(_message(1))
+    smtp_server.stop()  # the server goes away, and comes back: the channel's connection is dead
+    smtp_server.start()
+    channel.send(_message(2))
+    channel.close()
+    assert smtp_server.inbox.subjects() == ["mail 1", "mail 2"]
+    # With no server at all, the failure is the caller's to retry, and nothing is left open.
+    smtp_server.stop()
+    with pytest.raises(OSError):
+        channel.send(_message(3))
+    channel.close()
