@@ -63,11 +63,13 @@ class SegmentExport:
     as_of: datetime
     columns: tuple[str, ...]
     members: list[dict[str, Any]]
+    next: int | None = None
+    """When another page follows: the member id to ask for it ``after``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"segment": self.segment, "params": {k: _cell(v) for k, v in self.params.items()},
                 "as_of": self.as_of.isoformat(), "count": len(self.members), "columns": list(self.columns),
-                "members": [{k: _cell(row[k]) for k in self.columns} for row in self.members]}
+                "members": [{k: _cell(row[k]) for k in self.columns} for row in self.members], "next": self.next}
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -89,8 +91,12 @@ def _cell(value: Any) -> Any:
 
 
 def export(loyalty: Loyalty, name: str, params: Mapping[str, str] | None = None,
-           as_of: datetime | None = None) -> SegmentExport:
-    """The members of segment ``name`` in ``loyalty``'s shop; ``params`` as typed (text)."""
+           as_of: datetime | None = None, *, after: int | None = None, limit: int | None = None) -> SegmentExport:
+    """The members of segment ``name`` in ``loyalty``'s shop; ``params`` as typed (text).
+
+    With ``limit``, one page in member id order, from the first member after ``after``: the
+    export's ``next`` is where the next page starts, None on the last one. Every page is
+    evaluated at the same ``as_of`` when the caller passes it along."""
     segment = find(loyalty.host, loyalty.program, name)
     values = segment.parse_params(params or {})
     books = loyalty.books
@@ -102,13 +108,21 @@ def export(loyalty: Loyalty, name: str, params: Mapping[str, str] | None = None,
     query = (select(m.id.label("member_id"), m.customer_id, m.email, m.name, m.tier, m.available.label("balance"),
                     *figures)
              .join(picked, picked.c.member_id == m.id).where(m.shop_id == books.shop_id).order_by(m.id))
+    if after is not None:
+        query = query.where(m.id > after)
+    if limit is not None:
+        query = query.limit(limit + 1)  # one more than asked says whether another page follows
     with books.read() as conn:
         rows = [{str(key): stored(value) if isinstance(value, datetime) else value
                  for key, value in row._mapping.items()} for row in conn.execute(query)]
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if more else rows
+    following = rows[-1]["member_id"] if more else None
     if segment.finish is not None:
         rows = [segment.finish(row, context) for row in rows]
     columns = (*MEMBER_COLUMNS, *(segment.figures or (str(column.key) for column in figures)))
-    return SegmentExport(segment.name, values, context.as_of, columns, rows)
+    return SegmentExport(segment.name, values, context.as_of, columns, rows,
+                         next=following)
 
 
 __all__ = ["MEMBER_COLUMNS", "SegmentExport", "export", "find", "segments"]

@@ -121,6 +121,27 @@ def test_the_api_lists_segments_and_exports_json_or_csv(client):
     assert rows(accepted.text)[0]["email"] == "ada@example.com"
 
 
+def test_the_api_pages_through_a_segment_at_one_moment(client, clock):
+    whole = client.get("/api/v1/segments/points-expiring?days=90", headers=ADMIN).json()
+    assert [m["customer_id"] for m in whole["members"]] == ["ada", "bob", "cy"] and whole["next"] is None
+    csv_page = client.get("/api/v1/segments/points-expiring?days=90&limit=1&format=csv", headers=ADMIN)
+    assert [r["customer_id"] for r in rows(csv_page.text)] == ["ada"] and 'rel="next"' in csv_page.headers["link"]
+    pages, answer = [], client.get("/api/v1/segments/points-expiring?days=90&limit=2", headers=ADMIN)
+    clock.advance(days=400)  # later pages are still evaluated at the first page's moment
+    while True:
+        assert answer.status_code == 200
+        page = answer.json()
+        pages.append([m["customer_id"] for m in page["members"]])
+        if page["next"] is None:
+            assert "link" not in answer.headers
+            break
+        link = answer.headers["link"]
+        assert link.endswith('>; rel="next"') and "days=90" in link and "limit=2" in link
+        answer = client.get(link[1:link.index(">")], headers=ADMIN)
+    assert pages == [["ada", "bob"], ["cy"]]
+    assert client.get("/api/v1/segments/points-expiring?limit=0", headers=ADMIN).status_code == 422
+
+
 def test_the_api_refuses_what_it_cannot_answer(client):
     assert client.get("/api/v1/segments").status_code == 401
     assert client.get("/api/v1/segments/nope", headers=ADMIN).json()["error"] == "segment_not_found"
